@@ -1,0 +1,97 @@
+use thiserror::Error;
+
+/// Every error the crypto layer can return. Messages say what was wrong and, where it
+/// helps, what to do about it.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CryptoError {
+    /// Input ended before a complete value could be read.
+    #[error("truncated input: needed {needed} more bytes while reading {what}")]
+    Truncated {
+        /// What was being decoded.
+        what: &'static str,
+        /// How many bytes were missing.
+        needed: usize,
+    },
+    /// A field element was not the canonical encoding of a value below the modulus.
+    #[error("non-canonical field element in {what}: value is not reduced below the BN254 scalar modulus")]
+    NonCanonicalScalar {
+        /// What was being decoded.
+        what: &'static str,
+    },
+    /// A point failed decoding: not on the curve, not in the subgroup, or not canonical.
+    #[error("invalid curve point in {what}: {reason}")]
+    InvalidPoint {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// Bytes were left over after a complete value was decoded.
+    #[error("{count} trailing bytes after {what}")]
+    TrailingBytes {
+        /// What was decoded.
+        what: &'static str,
+        /// How many bytes were left.
+        count: usize,
+    },
+    /// A length or count field is out of the accepted range.
+    #[error("bad size in {what}: {detail}")]
+    BadSize {
+        /// What was being decoded or built.
+        what: &'static str,
+        /// The offending size and the accepted range.
+        detail: String,
+    },
+    /// A polynomial has more coefficients than the SRS row or Y part can commit to.
+    #[error("polynomial of {coeffs} coefficients exceeds the {available} SRS bases available; use an SRS made for larger shards")]
+    PolynomialTooLarge {
+        /// Number of coefficients of the polynomial.
+        coeffs: usize,
+        /// Number of bases available.
+        available: usize,
+    },
+    /// No radix-2 domain of that size exists over BN254's scalar field.
+    #[error("no evaluation domain of size {0}: sizes must be powers of two up to 2^28")]
+    NoDomain(usize),
+    /// A parameter is not a power of two or is out of range.
+    #[error("invalid parameter {name} = {value}: {expected}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// Its value.
+        value: u64,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// The SRS file is not a tutti SRS file, is of an unknown version, or is corrupted.
+    #[error("SRS file {path}: {reason}")]
+    SrsFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The SRS does not fit the requested sizes.
+    #[error("SRS mismatch: {0}")]
+    SrsMismatch(String),
+    /// An I/O error while reading or writing an SRS file.
+    #[error("I/O error on {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+    /// An evaluation point lies in an evaluation domain where a closed form is undefined.
+    #[error("evaluation point lies in the evaluation domain")]
+    PointInDomain,
+}
+
+impl CryptoError {
+    pub(crate) fn io(path: &std::path::Path, e: std::io::Error) -> Self {
+        CryptoError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
