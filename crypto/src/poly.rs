@@ -49,6 +49,17 @@ pub fn linear_combination(polys: &[&[Fr]], scalars: &[Fr]) -> Vec<Fr> {
         .collect()
 }
 
+/// `coeffs += (Σ_k b_k·X^k)·(X^n − 1)`: adds a multiple of the vanishing polynomial of a
+/// domain of size `n`, which changes no value on that domain (blinding).
+pub fn add_vanishing_multiple(coeffs: &mut Vec<Fr>, n: usize, blinders: &[Fr]) {
+    let len = coeffs.len().max(n + blinders.len());
+    coeffs.resize(len, Fr::zero());
+    for (k, b) in blinders.iter().enumerate() {
+        coeffs[k] -= b;
+        coeffs[n + k] += b;
+    }
+}
+
 /// Number of coefficients once trailing zeros are dropped.
 pub fn degree_len(coeffs: &[Fr]) -> usize {
     coeffs.iter().rposition(|c| !c.is_zero()).map_or(0, |p| p + 1)

@@ -29,7 +29,7 @@ use crate::encoding::{G2_BYTES, Reader, put_g2};
 use crate::{CryptoError, Fr, G1Affine, G1Projective, G2Affine, Result, domain};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
-use ark_ff::{Field, One, PrimeField, Zero};
+use ark_ff::{One, PrimeField, Zero};
 use ark_poly::EvaluationDomain;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use rayon::prelude::*;

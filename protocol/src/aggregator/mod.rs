@@ -1,0 +1,473 @@
+//! The sans-IO aggregator: collects each round's worker messages, checks them, derives
+//! the challenges, adds the Y-side of every commitment and opening, and emits one proof
+//! only after verifying it. Input: [`Aggregator::handle_message`]. Output:
+//! [`Aggregator::poll_event`]. No sockets, clocks or threads.
+
+pub mod yside;
+
+use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
+use crate::error::ProtocolError;
+use crate::fiat_shamir as fs;
+use crate::keys::AggregatorKey;
+use crate::messages::{
+    AggregatorMessage, H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, WorkerMessage, Z_INDEX,
+};
+use crate::proof::{Proof, ProofEvaluations};
+use crate::verifier::{quotient_stride, verify};
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{Field, One, Zero};
+use ark_poly::EvaluationDomain;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tutti_crypto::domain::{lagrange_at, vanishing_at};
+use tutti_crypto::kzg::{ShareClaim, commit, find_bad_shares, open};
+use tutti_crypto::poly::{evaluate, linear_combination};
+use tutti_crypto::scalars::derive_scalars;
+use tutti_crypto::transcript::Transcript;
+use tutti_crypto::{Fr, G1Affine, G1Projective};
+use yside::YPolys;
+
+/// Knobs of the aggregator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AggregatorOptions {
+    /// Soundness testing only: skip the product, identity and share checks so that a bad
+    /// witness reaches the final verification. The final verification always runs, and
+    /// a proof that fails it is never emitted.
+    pub skip_share_checks: bool,
+}
+
+/// What the aggregator asks its driver to do.
+#[derive(Clone, Debug)]
+pub enum AggregatorEvent {
+    /// Send a message to the worker of a shard.
+    Send {
+        /// The shard.
+        shard: usize,
+        /// The message.
+        message: AggregatorMessage,
+    },
+    /// The proof is ready and verifies.
+    ProofReady(Box<Proof>),
+    /// The job failed; nothing will be emitted.
+    Failed(ProtocolError),
+}
+
+#[derive(Debug, Default)]
+struct Collected {
+    wires: Vec<[G1Affine; 3]>,
+    z: Vec<G1Affine>,
+    products: Vec<Fr>,
+    quotient: Vec<[G1Affine; QUOTIENT_PIECES]>,
+    evals: Vec<([Fr; OPENED_AT_X], Fr)>,
+}
+
+/// The aggregator of one proving job.
+pub struct Aggregator {
+    key: Arc<AggregatorKey>,
+    public_inputs: Vec<Fr>,
+    job_key: [u8; 32],
+    options: AggregatorOptions,
+    transcript: Transcript,
+    round: u8,
+    done: bool,
+    inbox: Vec<Option<WorkerMessage>>,
+    got: Collected,
+    proof: Proof,
+    ch: Challenges,
+    x: Fr,
+    y: Fr,
+    nu: Fr,
+    w_values: Vec<Fr>,
+    w_coeffs: Vec<Fr>,
+    y_polys: Option<YPolys>,
+    h_y: Vec<Fr>,
+    events: VecDeque<AggregatorEvent>,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("round", &self.round)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Aggregator {
+    /// An aggregator for one job. `job_key` seeds its private randomness (W blinding and
+    /// share-check weights); it must not be known to workers.
+    pub fn new(
+        key: Arc<AggregatorKey>,
+        public_inputs: Vec<Fr>,
+        job_key: [u8; 32],
+        options: AggregatorOptions,
+    ) -> Result<Self, ProtocolError> {
+        let vk = &key.vk;
+        if public_inputs.len() != vk.public_positions.len() {
+            return Err(ProtocolError::PublicInputCount {
+                expected: vk.public_positions.len(),
+                got: public_inputs.len(),
+            });
+        }
+        let m = vk.shape.shards;
+        if key.shard_fixed.len() != m || key.lagrange_y.len() != m {
+            return Err(ProtocolError::Mismatch(
+                "aggregator key does not match the shard count".into(),
+            ));
+        }
+        let transcript = fs::start(vk, &public_inputs);
+        let zero = G1Affine::zero();
+        Ok(Aggregator {
+            key,
+            public_inputs,
+            job_key,
+            options,
+            transcript,
+            round: 1,
+            done: false,
+            inbox: vec![None; m],
+            got: Collected::default(),
+            proof: Proof {
+                wires: [zero; 3],
+                z: zero,
+                w: zero,
+                quotient_x: [zero; 3],
+                quotient_y: zero,
+                evals: ProofEvaluations::default(),
+                open_x: zero,
+                open_x_shift: zero,
+                open_y: zero,
+                open_y_shift: zero,
+            },
+            ch: Challenges::default(),
+            x: Fr::zero(),
+            y: Fr::zero(),
+            nu: Fr::zero(),
+            w_values: Vec::new(),
+            w_coeffs: Vec::new(),
+            y_polys: None,
+            h_y: Vec::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// The round whose worker messages the aggregator is waiting for (6 when finished).
+    pub fn round(&self) -> u8 {
+        self.round
+    }
+
+    /// True once a proof was emitted or the job failed.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Next thing for the driver to do.
+    pub fn poll_event(&mut self) -> Option<AggregatorEvent> {
+        self.events.pop_front()
+    }
+
+    /// Takes one worker message. An `Err` means the message itself was refused (wrong
+    /// round, unknown shard, a different second message); job-level outcomes come out of
+    /// [`Aggregator::poll_event`].
+    pub fn handle_message(&mut self, shard: usize, msg: WorkerMessage) -> Result<(), ProtocolError> {
+        let m = self.key.vk.shape.shards;
+        if self.done {
+            return Err(ProtocolError::UnexpectedMessage("the job is over".into()));
+        }
+        if shard >= m {
+            return Err(ProtocolError::UnexpectedMessage(format!(
+                "shard {shard} does not exist (the job has {m})"
+            )));
+        }
+        if msg.round() != self.round {
+            return Err(ProtocolError::UnexpectedMessage(format!(
+                "shard {shard} sent a round-{} message while round {} is open",
+                msg.round(),
+                self.round
+            )));
+        }
+        match &self.inbox[shard] {
+            Some(prev) if *prev == msg => return Ok(()),
+            Some(_) => {
+                return Err(ProtocolError::UnexpectedMessage(format!(
+                    "shard {shard} sent two different round-{} messages",
+                    self.round
+                )));
+            }
+            None => self.inbox[shard] = Some(msg),
+        }
+        if self.inbox.iter().all(Option::is_some) {
+            let msgs: Vec<WorkerMessage> = self.inbox.iter_mut().filter_map(Option::take).collect();
+            let span = tracing::debug_span!("aggregator_round", round = self.round);
+            let _enter = span.enter();
+            match self.complete_round(msgs) {
+                Ok(()) => self.round += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, "job failed");
+                    self.done = true;
+                    self.events.push_back(AggregatorEvent::Failed(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn broadcast(&mut self, f: impl Fn(usize) -> AggregatorMessage) {
+        for shard in 0..self.key.vk.shape.shards {
+            self.events.push_back(AggregatorEvent::Send {
+                shard,
+                message: f(shard),
+            });
+        }
+    }
+
+    fn complete_round(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        match self.round {
+            1 => self.after_round1(msgs),
+            2 => self.after_round2(msgs),
+            3 => self.after_round3(msgs),
+            4 => self.after_round4(msgs),
+            _ => self.after_round5(msgs),
+        }
+    }
+
+    fn after_round1(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        for msg in msgs {
+            if let WorkerMessage::Wires { commitments } = msg {
+                self.got.wires.push(commitments);
+            }
+        }
+        self.proof.wires = sum_columns(&self.got.wires);
+        let (beta, gamma) = fs::permutation_challenges(&mut self.transcript, &self.proof.wires);
+        self.ch.beta = beta;
+        self.ch.gamma = gamma;
+        self.broadcast(|_| AggregatorMessage::PermutationChallenges { beta, gamma });
+        Ok(())
+    }
+
+    fn after_round2(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        for msg in msgs {
+            if let WorkerMessage::RunningProduct {
+                commitment,
+                product,
+            } = msg
+            {
+                self.got.z.push(commitment);
+                self.got.products.push(product);
+            }
+        }
+        let total: Fr = self.got.products.iter().product();
+        if total != Fr::one() && !self.options.skip_share_checks {
+            return Err(ProtocolError::GlobalProductMismatch);
+        }
+        let vk = &self.key.vk;
+        self.w_values = yside::w_values(&self.got.products);
+        let blind = derive_scalars(&self.job_key, b"w-blinding", 2);
+        self.w_coeffs = yside::w_polynomial(vk, &self.w_values, &blind);
+        self.proof.w = commit(&self.key.y_powers, &self.w_coeffs)?.into_affine();
+        self.proof.z = sum_points(&self.got.z);
+        let alpha = fs::combination_challenge(&mut self.transcript, &self.proof.z, &self.proof.w);
+        self.ch.alpha = alpha;
+        let m = vk.shape.shards;
+        let w = self.w_values.clone();
+        self.broadcast(|i| AggregatorMessage::LinkScalars {
+            alpha,
+            w: w[i],
+            w_next: w[(i + 1) % m],
+        });
+        Ok(())
+    }
+
+    fn after_round3(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        for msg in msgs {
+            if let WorkerMessage::Quotient { commitments } = msg {
+                self.got.quotient.push(commitments);
+            }
+        }
+        self.proof.quotient_x = sum_columns(&self.got.quotient);
+        let x = fs::x_point(&mut self.transcript, &self.proof.quotient_x);
+        self.x = x;
+        self.broadcast(|_| AggregatorMessage::EvaluationPoint { x });
+        Ok(())
+    }
+
+    /// Check 4: a shard's opened values satisfy its own constraint identity at x.
+    fn local_identity_holds(&self, shard: usize, pi: Fr) -> bool {
+        let vk = &self.key.vk;
+        let (m, t) = (vk.shape.shards, vk.shape.shard_gates);
+        let (v, z_shift) = &self.got.evals[shard];
+        let x = self.x;
+        let dx = vk.shape.x_domain();
+        let omega_y = vk.shape.y_domain().group_gen();
+        let inputs = ConstraintInputs {
+            wires: [v[0], v[1], v[2]],
+            selectors: [v[3], v[4], v[5], v[6], v[7]],
+            sigmas: [v[8], v[9], v[10]],
+            z: v[Z_INDEX],
+            z_shift: *z_shift,
+            pi,
+            x,
+            delta_y: vk.delta * omega_y.pow([shard as u64]),
+            l_first: lagrange_at(&dx, 0, x),
+            l_last: lagrange_at(&dx, t - 1, x),
+            w: self.w_values[shard],
+            w_next: self.w_values[(shard + 1) % m],
+            r_first: if shard == 0 { Fr::one() } else { Fr::zero() },
+        };
+        let g = combined_constraint(&inputs, &self.ch, vk.omega_last());
+        let xn = x.pow([quotient_stride(t)]);
+        let hx = v[H_INDEX] + xn * v[H_INDEX + 1] + xn * xn * v[H_INDEX + 2];
+        g == vanishing_at(t, x) * hx
+    }
+
+    fn after_round4(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        for msg in msgs {
+            if let WorkerMessage::Evaluations { at_x, z_shift } = msg {
+                self.got.evals.push((at_x, z_shift));
+            }
+        }
+        let key = self.key.clone();
+        let vk = &key.vk;
+        let pi = yside::public_input_per_shard(vk, &self.public_inputs, self.x);
+        if !self.options.skip_share_checks {
+            for (shard, pi_s) in pi.iter().enumerate() {
+                if !self.local_identity_holds(shard, *pi_s) {
+                    return Err(ProtocolError::ShareRejected {
+                        shard,
+                        reason: "its evaluations at x break its own constraint identity G_i(x) = Z_X(x)·H_X,i(x)".into(),
+                    });
+                }
+            }
+        }
+        let polys = yside::interpolate(vk, &self.got.evals);
+        self.h_y = match yside::y_quotient(vk, &polys, &self.w_coeffs, &pi, &self.ch, self.x) {
+            Ok(h) => h,
+            Err(e) if !self.options.skip_share_checks => return Err(e),
+            Err(_) => Vec::new(),
+        };
+        self.proof.quotient_y = commit(&key.y_powers, &self.h_y)?.into_affine();
+        let y = fs::y_point(&mut self.transcript, &self.proof.quotient_y);
+        self.y = y;
+        let omega_y = vk.shape.y_domain().group_gen();
+        let mut at_yx = [Fr::zero(); OPENED_AT_X];
+        for (v, p) in at_yx.iter_mut().zip(&polys.at_x) {
+            *v = evaluate(p, y);
+        }
+        self.proof.evals = ProofEvaluations {
+            at_yx,
+            z_shift: evaluate(&polys.z_shift, y),
+            w: evaluate(&self.w_coeffs, y),
+            w_shift: evaluate(&self.w_coeffs, omega_y * y),
+        };
+        self.y_polys = Some(polys);
+        let nu = fs::batching_challenge(&mut self.transcript, &self.proof.evals);
+        self.nu = nu;
+        self.broadcast(|_| AggregatorMessage::BatchingChallenge { nu });
+        Ok(())
+    }
+
+    fn share_claims(&self, openings: &[(G1Affine, G1Affine)]) -> Vec<ShareClaim> {
+        let key = &self.key;
+        let powers = powers_of(self.nu, OPENED_AT_X);
+        let omega_x = key.vk.shape.x_domain().group_gen();
+        let mut claims = Vec::with_capacity(2 * openings.len());
+        for (i, (pa, pb)) in openings.iter().enumerate() {
+            let mut bases: Vec<G1Affine> = self.got.wires[i].to_vec();
+            bases.extend_from_slice(&key.shard_fixed[i]);
+            bases.push(self.got.z[i]);
+            bases.extend_from_slice(&self.got.quotient[i]);
+            let commitment = G1Projective::msm_unchecked(&bases, &powers).into_affine();
+            let (v, z_shift) = &self.got.evals[i];
+            let value: Fr = v.iter().zip(&powers).map(|(a, b)| *a * b).sum();
+            claims.push(ShareClaim {
+                base: key.lagrange_y[i],
+                commitment,
+                point: self.x,
+                value,
+                proof: *pa,
+            });
+            claims.push(ShareClaim {
+                base: key.lagrange_y[i],
+                commitment: self.got.z[i],
+                point: omega_x * self.x,
+                value: *z_shift,
+                proof: *pb,
+            });
+        }
+        claims
+    }
+
+    fn after_round5(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        let openings: Vec<(G1Affine, G1Affine)> = msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                WorkerMessage::Openings { at_x, at_shifted_x } => Some((at_x, at_shifted_x)),
+                _ => None,
+            })
+            .collect();
+        let key = self.key.clone();
+        if !self.options.skip_share_checks {
+            let claims = self.share_claims(&openings);
+            let weights = derive_scalars(&self.job_key, b"share-weights", claims.len());
+            let bad = find_bad_shares(&claims, &weights, &key.vk.g2);
+            if let Some(first) = bad.first() {
+                let shard = first / 2;
+                return Err(ProtocolError::ShareRejected {
+                    shard,
+                    reason: "its opening proofs do not match its commitments and evaluations".into(),
+                });
+            }
+        }
+        self.proof.open_x = sum_points(&openings.iter().map(|o| o.0).collect::<Vec<_>>());
+        self.proof.open_x_shift = sum_points(&openings.iter().map(|o| o.1).collect::<Vec<_>>());
+        let mu = fs::fold_challenge(
+            &mut self.transcript,
+            &self.proof.open_x,
+            &self.proof.open_x_shift,
+        );
+        let polys = self.y_polys.take().unwrap_or(YPolys {
+            at_x: Vec::new(),
+            z_shift: Vec::new(),
+        });
+        // One Y-proof for everything opened at y: Σ ν^j f_j(Y, x) + μ·z(Y, ω_X x) + μ²·W + μ³·H_Y.
+        let mut refs: Vec<&[Fr]> = polys.at_x.iter().map(|p| p.as_slice()).collect();
+        refs.extend([polys.z_shift.as_slice(), &self.w_coeffs, &self.h_y]);
+        let mut scalars = powers_of(self.nu, OPENED_AT_X);
+        scalars.extend([mu, mu * mu, mu * mu * mu]);
+        let folded = linear_combination(&refs, &scalars);
+        let (_, open_y) = open(&key.y_powers, &folded, self.y)?;
+        let omega_y = key.vk.shape.y_domain().group_gen();
+        let (_, open_y_shift) = open(&key.y_powers, &self.w_coeffs, omega_y * self.y)?;
+        let pts = G1Projective::normalize_batch(&[open_y, open_y_shift]);
+        self.proof.open_y = pts[0];
+        self.proof.open_y_shift = pts[1];
+        verify(&key.vk, &self.public_inputs, &self.proof)
+            .map_err(|e| ProtocolError::ProofRejected(e.to_string()))?;
+        self.done = true;
+        self.events
+            .push_back(AggregatorEvent::ProofReady(Box::new(self.proof)));
+        Ok(())
+    }
+}
+
+fn powers_of(x: Fr, n: usize) -> Vec<Fr> {
+    let mut v = Vec::with_capacity(n);
+    let mut acc = Fr::one();
+    for _ in 0..n {
+        v.push(acc);
+        acc *= x;
+    }
+    v
+}
+
+fn sum_points(points: &[G1Affine]) -> G1Affine {
+    points
+        .iter()
+        .map(|p| p.into_group())
+        .sum::<G1Projective>()
+        .into_affine()
+}
+
+fn sum_columns<const N: usize>(rows: &[[G1Affine; N]]) -> [G1Affine; N] {
+    std::array::from_fn(|k| sum_points(&rows.iter().map(|r| r[k]).collect::<Vec<_>>()))
+}

@@ -1,0 +1,3 @@
+//! Built-in circuits for demos, tests and benchmarks.
+
+pub mod random;

@@ -1,0 +1,315 @@
+//! Preprocessing: per-shard proving keys and the verifying key.
+//!
+//! For each shard i the selector and label polynomials are interpolated over H_X, their
+//! evaluations on the quotient coset are kept for the prover, and each is committed with
+//! SRS row i. The verifying key holds the sums of those commitments over shards (the
+//! bivariate commitments), the shape, δ, the G2 part of the SRS and the public-input
+//! positions; the aggregator key adds the per-shard commitments (for share checks) and the
+//! aggregator's part of the SRS.
+
+use crate::error::ProtocolError;
+use crate::layout::{Labels, Shape, ShardRows, ShardedCircuit};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::Field;
+use ark_poly::EvaluationDomain;
+use rayon::prelude::*;
+use tutti_crypto::domain::{Domain, domain};
+use tutti_crypto::encoding::{Reader, put_g1, put_scalar};
+use tutti_crypto::kzg::commit;
+use tutti_crypto::srs::{G2Part, RowSource, WorkerRow, row_len};
+use tutti_crypto::transcript::keccak256;
+use tutti_crypto::{Fr, G1Affine, G1Projective};
+
+/// Number of preprocessed polynomials per shard: five selectors and three labels.
+pub const FIXED_POLYS: usize = 8;
+/// Format version of encoded verifying keys.
+pub const VK_VERSION: u8 = 1;
+/// Multiplicative offset of the quotient coset (the field's generator, 5).
+pub fn coset_offset() -> Fr {
+    Fr::from(5u64)
+}
+
+/// The quotient coset of size 4T.
+pub fn quotient_coset(shape: Shape) -> Result<Domain, ProtocolError> {
+    domain(4 * shape.shard_gates)?
+        .get_coset(coset_offset())
+        .ok_or_else(|| ProtocolError::InvalidShape("no quotient coset".into()))
+}
+
+/// What a worker needs about its shard's circuit: preprocessed polynomials and its SRS row.
+#[derive(Clone, Debug)]
+pub struct ShardProvingKey {
+    /// Which shard.
+    pub shard: usize,
+    /// M and T.
+    pub shape: Shape,
+    /// The label offset δ.
+    pub delta: Fr,
+    /// q_L, q_R, q_O, q_M, q_C, σ_0, σ_1, σ_2 as values on H_X.
+    pub fixed_values: [Vec<Fr>; FIXED_POLYS],
+    /// The same in coefficient form.
+    pub fixed: [Vec<Fr>; FIXED_POLYS],
+    /// The same on the quotient coset of size 4T.
+    pub fixed_coset: [Vec<Fr>; FIXED_POLYS],
+    /// Public-input rows: (row, index into the statement).
+    pub public_rows: Vec<(usize, usize)>,
+    /// Commitments to the fixed polynomials with this shard's row.
+    pub commitments: [G1Affine; FIXED_POLYS],
+    /// This shard's SRS row.
+    pub row: WorkerRow,
+}
+
+/// Builds shard `shard`'s proving key, loading only its SRS row.
+pub fn shard_proving_key(
+    sc: &ShardedCircuit,
+    shard: usize,
+    srs: &dyn RowSource,
+) -> Result<ShardProvingKey, ProtocolError> {
+    let shape = sc.shape;
+    check_srs(shape, srs)?;
+    let rows: &ShardRows = sc
+        .shards
+        .get(shard)
+        .ok_or_else(|| ProtocolError::Mismatch(format!("no shard {shard}")))?;
+    let row = srs.row(shard, row_len(shape.shard_gates))?;
+    let dx = shape.x_domain();
+    let coset = quotient_coset(shape)?;
+    let labels = Labels::new(shape, sc.delta);
+    let t = shape.shard_gates;
+    let evals: Vec<Vec<Fr>> = (0..FIXED_POLYS)
+        .into_par_iter()
+        .map(|p| {
+            if p < 5 {
+                rows.selectors[p].clone()
+            } else {
+                rows.sigma[p - 5].iter().map(|s| labels.of_slot(*s)).collect()
+            }
+        })
+        .collect();
+    debug_assert!(evals.iter().all(|e| e.len() == t));
+    let fixed: Vec<Vec<Fr>> = evals.par_iter().map(|e| dx.ifft(e)).collect();
+    let fixed_coset: Vec<Vec<Fr>> = fixed.par_iter().map(|c| coset.fft(c)).collect();
+    let commitments: Vec<G1Projective> = fixed
+        .iter()
+        .map(|c| commit(&row.bases, c))
+        .collect::<Result<_, _>>()?;
+    let commitments = G1Projective::normalize_batch(&commitments);
+    Ok(ShardProvingKey {
+        shard,
+        shape,
+        delta: sc.delta,
+        fixed_values: to_array(evals),
+        fixed: to_array(fixed),
+        fixed_coset: to_array(fixed_coset),
+        public_rows: rows.public_rows.clone(),
+        commitments: commitments.try_into().unwrap_or([G1Affine::zero(); FIXED_POLYS]),
+        row,
+    })
+}
+
+fn to_array(v: Vec<Vec<Fr>>) -> [Vec<Fr>; FIXED_POLYS] {
+    let mut it = v.into_iter();
+    std::array::from_fn(|_| it.next().unwrap_or_default())
+}
+
+fn check_srs(shape: Shape, srs: &dyn RowSource) -> Result<(), ProtocolError> {
+    let h = srs.header();
+    if h.shards != shape.shards || h.shard_gates < shape.shard_gates {
+        return Err(ProtocolError::Mismatch(format!(
+            "the SRS is for {} shards of up to {} rows, the job needs {} shards of {} rows",
+            h.shards, h.shard_gates, shape.shards, shape.shard_gates
+        )));
+    }
+    Ok(())
+}
+
+/// The public verifying key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyingKey {
+    /// M and T.
+    pub shape: Shape,
+    /// The label offset δ.
+    pub delta: Fr,
+    /// `[1]₂`, `[τ_X]₂`, `[τ_Y]₂`.
+    pub g2: G2Part,
+    /// Bivariate commitments to q_L, q_R, q_O, q_M, q_C, σ_0, σ_1, σ_2.
+    pub fixed: [G1Affine; FIXED_POLYS],
+    /// (shard, row) of each public input, in statement order.
+    pub public_positions: Vec<(usize, usize)>,
+    /// True when the SRS came from a public seed (proofs are then forgeable).
+    pub insecure_srs: bool,
+}
+
+impl VerifyingKey {
+    /// Canonical encoding (version 1).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![VK_VERSION];
+        out.extend_from_slice(&(self.shape.shards as u32).to_be_bytes());
+        out.extend_from_slice(&(self.shape.shard_gates as u32).to_be_bytes());
+        out.push(self.insecure_srs as u8);
+        put_scalar(&mut out, &self.delta);
+        self.g2.encode(&mut out);
+        for c in &self.fixed {
+            put_g1(&mut out, c);
+        }
+        out.extend_from_slice(&(self.public_positions.len() as u32).to_be_bytes());
+        for (s, r) in &self.public_positions {
+            out.extend_from_slice(&(*s as u32).to_be_bytes());
+            out.extend_from_slice(&(*r as u32).to_be_bytes());
+        }
+        out
+    }
+
+    /// Decodes and validates a verifying key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(bytes, "verifying key");
+        let version = r.u8()?;
+        if version != VK_VERSION {
+            return Err(ProtocolError::UnsupportedVersion {
+                what: "verifying key",
+                version,
+                supported: VK_VERSION,
+            });
+        }
+        let shape = Shape::new(r.u32()? as usize, r.u32()? as usize)?;
+        let insecure_srs = match r.u8()? {
+            0 => false,
+            1 => true,
+            b => {
+                return Err(ProtocolError::Mismatch(format!(
+                    "verifying key: bad flag byte {b}"
+                )));
+            }
+        };
+        let delta = r.scalar()?;
+        let g2 = G2Part::decode(&mut r)?;
+        let fixed: Vec<G1Affine> = r.g1s(FIXED_POLYS)?;
+        let n = r.u32()? as usize;
+        if n > shape.shards * shape.shard_gates || n * 8 > r.remaining() {
+            return Err(ProtocolError::Mismatch(format!(
+                "verifying key declares {n} public inputs, more than it can hold"
+            )));
+        }
+        let mut public_positions = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (s, row) = (r.u32()? as usize, r.u32()? as usize);
+            if s >= shape.shards || row >= shape.shard_gates - 1 {
+                return Err(ProtocolError::Mismatch(format!(
+                    "public input position ({s}, {row}) lies outside the usable rows"
+                )));
+            }
+            public_positions.push((s, row));
+        }
+        r.finish()?;
+        Ok(VerifyingKey {
+            shape,
+            delta,
+            g2,
+            fixed: fixed
+                .try_into()
+                .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
+            public_positions,
+            insecure_srs,
+        })
+    }
+
+    /// Keccak-256 of the encoding: what the transcript absorbs first.
+    pub fn digest(&self) -> [u8; 32] {
+        keccak256(&self.to_bytes())
+    }
+
+    /// ω_X^{T−1}.
+    pub fn omega_last(&self) -> Fr {
+        self.shape
+            .x_domain()
+            .group_gen()
+            .pow([(self.shape.shard_gates - 1) as u64])
+    }
+}
+
+/// What the aggregator holds: the verifying key, per-shard commitments and its SRS part.
+#[derive(Clone, Debug)]
+pub struct AggregatorKey {
+    /// The verifying key.
+    pub vk: VerifyingKey,
+    /// Per-shard commitments to the fixed polynomials (share checks).
+    pub shard_fixed: Vec<[G1Affine; FIXED_POLYS]>,
+    /// `[R_i(τ_Y)]₁` per shard.
+    pub lagrange_y: Vec<G1Affine>,
+    /// `[τ_Y^k]₁`.
+    pub y_powers: Vec<G1Affine>,
+}
+
+/// Everything preprocessing produces.
+#[derive(Clone, Debug)]
+pub struct Preprocessed {
+    /// The aggregator's key (includes the verifying key).
+    pub aggregator: AggregatorKey,
+    /// One proving key per shard.
+    pub proving_keys: Vec<ShardProvingKey>,
+}
+
+/// Preprocesses every shard and assembles the keys.
+pub fn preprocess(
+    sc: &ShardedCircuit,
+    srs: &dyn RowSource,
+) -> Result<Preprocessed, ProtocolError> {
+    check_srs(sc.shape, srs)?;
+    let proving_keys: Vec<ShardProvingKey> = (0..sc.shape.shards)
+        .map(|i| shard_proving_key(sc, i, srs))
+        .collect::<Result<_, _>>()?;
+    let shard_fixed: Vec<[G1Affine; FIXED_POLYS]> =
+        proving_keys.iter().map(|pk| pk.commitments).collect();
+    let aggregator = aggregator_key(sc, srs, shard_fixed)?;
+    Ok(Preprocessed {
+        aggregator,
+        proving_keys,
+    })
+}
+
+/// Assembles the aggregator key from per-shard fixed commitments.
+pub fn aggregator_key(
+    sc: &ShardedCircuit,
+    srs: &dyn RowSource,
+    shard_fixed: Vec<[G1Affine; FIXED_POLYS]>,
+) -> Result<AggregatorKey, ProtocolError> {
+    let agg = srs.aggregator_part()?;
+    let sums: Vec<G1Projective> = (0..FIXED_POLYS)
+        .map(|p| shard_fixed.iter().map(|c| c[p].into_group()).sum())
+        .collect();
+    let fixed = G1Projective::normalize_batch(&sums);
+    let vk = VerifyingKey {
+        shape: sc.shape,
+        delta: sc.delta,
+        g2: agg.g2,
+        fixed: fixed
+            .try_into()
+            .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
+        public_positions: sc.public_positions.clone(),
+        insecure_srs: agg.header.insecure,
+    };
+    Ok(AggregatorKey {
+        vk,
+        shard_fixed,
+        lagrange_y: agg.lagrange_y,
+        y_powers: agg.y_powers,
+    })
+}
+
+/// Evaluates a shard's Lagrange basis polynomials of H_X on the quotient coset
+/// (`L_row(X)` for one row), used for public inputs and the first/last-row terms.
+pub fn lagrange_on_coset(shape: Shape, row: usize) -> Result<Vec<Fr>, ProtocolError> {
+    let t = shape.shard_gates;
+    let dx = shape.x_domain();
+    let coset = quotient_coset(shape)?;
+    let wi = dx.group_gen().pow([row as u64]);
+    let n_inv = Fr::from(t as u64).inverse().unwrap_or_default();
+    let pts: Vec<Fr> = coset.elements().collect();
+    let mut denom: Vec<Fr> = pts.iter().map(|p| *p - wi).collect();
+    ark_ff::batch_inversion(&mut denom);
+    Ok(pts
+        .par_iter()
+        .zip(denom.par_iter())
+        .map(|(p, d)| wi * (p.pow([t as u64]) - Fr::from(1u64)) * n_inv * d)
+        .collect())
+}

@@ -1,0 +1,212 @@
+//! Protocol messages between workers and the aggregator, with their canonical encoding.
+//!
+//! Every message is one tag byte followed by fixed-size fields (points 32 bytes compressed,
+//! scalars 32 bytes little-endian; see `tutti_crypto::encoding`). Decoding rejects unknown
+//! tags, non-canonical values, points off the curve, short input and trailing bytes.
+
+use crate::error::ProtocolError;
+use tutti_crypto::encoding::{Reader, put_g1, put_scalar};
+use tutti_crypto::{Fr, G1Affine};
+
+/// Number of shard polynomials opened at x: a, b, c, q_L, q_R, q_O, q_M, q_C, σ_0, σ_1,
+/// σ_2, z, h_0, h_1, h_2 (in this order everywhere: messages, proof, batching powers).
+pub const OPENED_AT_X: usize = 15;
+/// Index of z among the polynomials opened at x.
+pub const Z_INDEX: usize = 11;
+/// Index of the first quotient piece among the polynomials opened at x.
+pub const H_INDEX: usize = 12;
+/// Number of pieces the X-quotient of each shard is split into.
+pub const QUOTIENT_PIECES: usize = 3;
+
+/// A message from a worker to the aggregator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkerMessage {
+    /// Round 1: commitments to the shard's wires a, b, c.
+    Wires {
+        /// `[a_i]`, `[b_i]`, `[c_i]`.
+        commitments: [G1Affine; 3],
+    },
+    /// Round 2: commitment to the running product and the shard's total product P_i.
+    RunningProduct {
+        /// `[z_i]`.
+        commitment: G1Affine,
+        /// `P_i = z_i(ω_X^{T−1})`.
+        product: Fr,
+    },
+    /// Round 3: commitments to the pieces of the shard's X-quotient.
+    Quotient {
+        /// `[h_{0,i}]`, `[h_{1,i}]`, `[h_{2,i}]`.
+        commitments: [G1Affine; QUOTIENT_PIECES],
+    },
+    /// Round 4: evaluations at x of every shard polynomial, and of z at ω_X·x.
+    Evaluations {
+        /// Values at x, in the order of [`OPENED_AT_X`].
+        at_x: [Fr; OPENED_AT_X],
+        /// `z_i(ω_X·x)`.
+        z_shift: Fr,
+    },
+    /// Round 5: the two partial opening proofs.
+    Openings {
+        /// Opening of the ν-combination of the polynomials at x.
+        at_x: G1Affine,
+        /// Opening of z at ω_X·x.
+        at_shifted_x: G1Affine,
+    },
+}
+
+/// A message from the aggregator to one worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AggregatorMessage {
+    /// After round 1: the permutation challenges.
+    PermutationChallenges {
+        /// β.
+        beta: Fr,
+        /// γ.
+        gamma: Fr,
+    },
+    /// After round 2: the combination challenge and this shard's link scalars.
+    LinkScalars {
+        /// α.
+        alpha: Fr,
+        /// W[i].
+        w: Fr,
+        /// W[(i + 1) mod M].
+        w_next: Fr,
+    },
+    /// After round 3: the evaluation point x.
+    EvaluationPoint {
+        /// x.
+        x: Fr,
+    },
+    /// After round 4: the batching challenge ν.
+    BatchingChallenge {
+        /// ν.
+        nu: Fr,
+    },
+}
+
+impl WorkerMessage {
+    /// The round (1–5) this message belongs to.
+    pub fn round(&self) -> u8 {
+        match self {
+            WorkerMessage::Wires { .. } => 1,
+            WorkerMessage::RunningProduct { .. } => 2,
+            WorkerMessage::Quotient { .. } => 3,
+            WorkerMessage::Evaluations { .. } => 4,
+            WorkerMessage::Openings { .. } => 5,
+        }
+    }
+
+    /// Canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![self.round()];
+        match self {
+            WorkerMessage::Wires { commitments } | WorkerMessage::Quotient { commitments } => {
+                commitments.iter().for_each(|c| put_g1(&mut out, c))
+            }
+            WorkerMessage::RunningProduct {
+                commitment,
+                product,
+            } => {
+                put_g1(&mut out, commitment);
+                put_scalar(&mut out, product);
+            }
+            WorkerMessage::Evaluations { at_x, z_shift } => {
+                at_x.iter().for_each(|v| put_scalar(&mut out, v));
+                put_scalar(&mut out, z_shift);
+            }
+            WorkerMessage::Openings { at_x, at_shifted_x } => {
+                put_g1(&mut out, at_x);
+                put_g1(&mut out, at_shifted_x);
+            }
+        }
+        out
+    }
+
+    /// Decodes a message, rejecting anything non-canonical.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(bytes, "worker message");
+        let msg = match r.u8()? {
+            1 => WorkerMessage::Wires {
+                commitments: [r.g1()?, r.g1()?, r.g1()?],
+            },
+            2 => WorkerMessage::RunningProduct {
+                commitment: r.g1()?,
+                product: r.scalar()?,
+            },
+            3 => WorkerMessage::Quotient {
+                commitments: [r.g1()?, r.g1()?, r.g1()?],
+            },
+            4 => {
+                let v = r.scalars(OPENED_AT_X)?;
+                let mut at_x = [Fr::default(); OPENED_AT_X];
+                at_x.copy_from_slice(&v);
+                WorkerMessage::Evaluations {
+                    at_x,
+                    z_shift: r.scalar()?,
+                }
+            }
+            5 => WorkerMessage::Openings {
+                at_x: r.g1()?,
+                at_shifted_x: r.g1()?,
+            },
+            t => {
+                return Err(ProtocolError::UnexpectedMessage(format!(
+                    "unknown worker message tag {t}"
+                )));
+            }
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}
+
+impl AggregatorMessage {
+    /// The round (1–4) whose messages this answers.
+    pub fn answers_round(&self) -> u8 {
+        match self {
+            AggregatorMessage::PermutationChallenges { .. } => 1,
+            AggregatorMessage::LinkScalars { .. } => 2,
+            AggregatorMessage::EvaluationPoint { .. } => 3,
+            AggregatorMessage::BatchingChallenge { .. } => 4,
+        }
+    }
+
+    /// Canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![0x80 | self.answers_round()];
+        let scalars: Vec<&Fr> = match self {
+            AggregatorMessage::PermutationChallenges { beta, gamma } => vec![beta, gamma],
+            AggregatorMessage::LinkScalars { alpha, w, w_next } => vec![alpha, w, w_next],
+            AggregatorMessage::EvaluationPoint { x } => vec![x],
+            AggregatorMessage::BatchingChallenge { nu } => vec![nu],
+        };
+        scalars.into_iter().for_each(|s| put_scalar(&mut out, s));
+        out
+    }
+
+    /// Decodes a message, rejecting anything non-canonical.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(bytes, "aggregator message");
+        let msg = match r.u8()? {
+            0x81 => AggregatorMessage::PermutationChallenges {
+                beta: r.scalar()?,
+                gamma: r.scalar()?,
+            },
+            0x82 => AggregatorMessage::LinkScalars {
+                alpha: r.scalar()?,
+                w: r.scalar()?,
+                w_next: r.scalar()?,
+            },
+            0x83 => AggregatorMessage::EvaluationPoint { x: r.scalar()? },
+            0x84 => AggregatorMessage::BatchingChallenge { nu: r.scalar()? },
+            t => {
+                return Err(ProtocolError::UnexpectedMessage(format!(
+                    "unknown aggregator message tag {t:#04x}"
+                )));
+            }
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}

@@ -1,0 +1,159 @@
+//! The proof: 13 G1 points and 18 scalars, 993 bytes with its version byte, whatever M
+//! and T.
+
+use crate::error::ProtocolError;
+use crate::messages::{OPENED_AT_X, QUOTIENT_PIECES};
+use tutti_crypto::encoding::{Reader, put_g1, put_scalar};
+use tutti_crypto::{Fr, G1Affine};
+
+/// Format version of encoded proofs.
+pub const PROOF_VERSION: u8 = 1;
+/// Size of an encoded proof in bytes.
+pub const PROOF_BYTES: usize = 1 + 13 * 32 + 18 * 32;
+
+/// Values opened by the proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ProofEvaluations {
+    /// f(y, x) for a, b, c, q_L, q_R, q_O, q_M, q_C, σ_0, σ_1, σ_2, z, h_0, h_1, h_2.
+    pub at_yx: [Fr; OPENED_AT_X],
+    /// z(y, ω_X·x).
+    pub z_shift: Fr,
+    /// W(y).
+    pub w: Fr,
+    /// W(ω_Y·y).
+    pub w_shift: Fr,
+}
+
+impl ProofEvaluations {
+    /// All 18 values in transcript order.
+    pub fn to_vec(&self) -> Vec<Fr> {
+        let mut v = self.at_yx.to_vec();
+        v.extend([self.z_shift, self.w, self.w_shift]);
+        v
+    }
+}
+
+/// A tutti proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proof {
+    /// Bivariate commitments to the wires a, b, c.
+    pub wires: [G1Affine; 3],
+    /// Bivariate commitment to the running product z.
+    pub z: G1Affine,
+    /// Commitment to W(Y).
+    pub w: G1Affine,
+    /// Bivariate commitments to the X-quotient pieces.
+    pub quotient_x: [G1Affine; QUOTIENT_PIECES],
+    /// Commitment to the Y-quotient H_Y(Y).
+    pub quotient_y: G1Affine,
+    /// The opened values.
+    pub evals: ProofEvaluations,
+    /// X-part of the batched opening at (y, x).
+    pub open_x: G1Affine,
+    /// X-part of the opening of z at (y, ω_X·x).
+    pub open_x_shift: G1Affine,
+    /// Y-part of every opening at y, folded.
+    pub open_y: G1Affine,
+    /// Opening of W at ω_Y·y.
+    pub open_y_shift: G1Affine,
+}
+
+impl Proof {
+    /// The 13 points in encoding order.
+    pub fn points(&self) -> [G1Affine; 13] {
+        [
+            self.wires[0],
+            self.wires[1],
+            self.wires[2],
+            self.z,
+            self.w,
+            self.quotient_x[0],
+            self.quotient_x[1],
+            self.quotient_x[2],
+            self.quotient_y,
+            self.open_x,
+            self.open_x_shift,
+            self.open_y,
+            self.open_y_shift,
+        ]
+    }
+
+    /// Mutable references to the 13 points in encoding order (used by tamper tests).
+    pub fn points_mut(&mut self) -> [&mut G1Affine; 13] {
+        let [w0, w1, w2] = &mut self.wires;
+        let [h0, h1, h2] = &mut self.quotient_x;
+        [
+            w0,
+            w1,
+            w2,
+            &mut self.z,
+            &mut self.w,
+            h0,
+            h1,
+            h2,
+            &mut self.quotient_y,
+            &mut self.open_x,
+            &mut self.open_x_shift,
+            &mut self.open_y,
+            &mut self.open_y_shift,
+        ]
+    }
+
+    /// Mutable references to the 18 scalars in encoding order.
+    pub fn scalars_mut(&mut self) -> Vec<&mut Fr> {
+        let e = &mut self.evals;
+        let mut v: Vec<&mut Fr> = e.at_yx.iter_mut().collect();
+        v.push(&mut e.z_shift);
+        v.push(&mut e.w);
+        v.push(&mut e.w_shift);
+        v
+    }
+
+    /// Canonical encoding: version byte, 13 points, 18 scalars.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PROOF_BYTES);
+        out.push(PROOF_VERSION);
+        for p in self.points() {
+            put_g1(&mut out, &p);
+        }
+        for s in self.evals.to_vec() {
+            put_scalar(&mut out, &s);
+        }
+        out
+    }
+
+    /// Decodes a proof, rejecting anything non-canonical.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(bytes, "proof");
+        let version = r.u8()?;
+        if version != PROOF_VERSION {
+            return Err(ProtocolError::UnsupportedVersion {
+                what: "proof",
+                version,
+                supported: PROOF_VERSION,
+            });
+        }
+        let p = r.g1s(13)?;
+        let s = r.scalars(18)?;
+        r.finish()?;
+        let mut at_yx = [Fr::default(); OPENED_AT_X];
+        at_yx.copy_from_slice(&s[..OPENED_AT_X]);
+        Ok(Proof {
+            wires: [p[0], p[1], p[2]],
+            z: p[3],
+            w: p[4],
+            quotient_x: [p[5], p[6], p[7]],
+            quotient_y: p[8],
+            evals: ProofEvaluations {
+                at_yx,
+                z_shift: s[15],
+                w: s[16],
+                w_shift: s[17],
+            },
+            open_x: p[9],
+            open_x_shift: p[10],
+            open_y: p[11],
+            open_y_shift: p[12],
+        })
+    }
+}

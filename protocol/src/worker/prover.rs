@@ -1,0 +1,342 @@
+//! `ShardProver`: the computations of one shard in the five rounds. It knows nothing of
+//! networks or of other shards; it is given its shard's proving key, wire values, the
+//! statement's public inputs and a 32-byte shard key from which every blinding scalar is
+//! derived, so the same inputs always give byte-identical messages.
+
+use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
+use crate::error::ProtocolError;
+use crate::keys::{ShardProvingKey, quotient_coset};
+use crate::layout::{Labels, ShardWitness, check_shard_gates};
+use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, Z_INDEX};
+use crate::verifier::quotient_stride;
+use ark_ec::CurveGroup;
+use ark_ff::{Field, One, Zero};
+use ark_poly::EvaluationDomain;
+use rayon::prelude::*;
+use std::sync::Arc;
+use tutti_crypto::kzg::{commit, open};
+use tutti_crypto::poly::{add_vanishing_multiple, evaluate, linear_combination};
+use tutti_crypto::scalars::derive_scalars;
+use tutti_crypto::{Fr, G1Affine, G1Projective};
+
+/// Everything a worker is given to prove one shard.
+#[derive(Clone, Debug)]
+pub struct ShardInputs {
+    /// The shard's proving key (includes its SRS row).
+    pub key: Arc<ShardProvingKey>,
+    /// The shard's wire values.
+    pub witness: ShardWitness,
+    /// The statement's public inputs (all of them; the shard reads its own).
+    pub public_inputs: Vec<Fr>,
+    /// The per-shard key every blinding scalar is derived from.
+    pub shard_key: [u8; 32],
+}
+
+/// State kept between rounds.
+#[derive(Debug, Default)]
+struct RoundState {
+    wires: Option<[Vec<Fr>; 3]>,
+    z_values: Vec<Fr>,
+    z: Vec<Fr>,
+    product: Fr,
+    challenges: Challenges,
+    quotient: Option<[Vec<Fr>; QUOTIENT_PIECES]>,
+    x: Fr,
+}
+
+/// Proves one shard, round by round.
+#[derive(Debug)]
+pub struct ShardProver {
+    inputs: ShardInputs,
+    state: RoundState,
+    /// When false the prover skips its own witness checks (used to show that the
+    /// verifier, not the prover's honesty, is what rejects a bad witness).
+    pub check_witness: bool,
+}
+
+fn commit_affine(bases: &[G1Affine], polys: &[&[Fr]]) -> Result<Vec<G1Affine>, ProtocolError> {
+    let c: Vec<G1Projective> = polys
+        .iter()
+        .map(|p| commit(bases, p))
+        .collect::<Result<_, _>>()?;
+    Ok(G1Projective::normalize_batch(&c))
+}
+
+impl ShardProver {
+    /// A prover for one shard.
+    pub fn new(inputs: ShardInputs) -> Self {
+        ShardProver {
+            inputs,
+            state: RoundState::default(),
+            check_witness: true,
+        }
+    }
+
+    /// The shard index.
+    pub fn shard(&self) -> usize {
+        self.inputs.key.shard
+    }
+
+    fn key(&self) -> &ShardProvingKey {
+        &self.inputs.key
+    }
+
+    fn refuse(&self, reason: impl Into<String>) -> ProtocolError {
+        ProtocolError::Refused {
+            shard: self.shard(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Round 1: interpolate and blind the wires, commit to them.
+    pub fn round1(&mut self) -> Result<[G1Affine; 3], ProtocolError> {
+        let key = self.inputs.key.clone();
+        let t = key.shape.shard_gates;
+        if self.inputs.witness.wires.iter().any(|w| w.len() != t) {
+            return Err(self.refuse(format!("witness does not have {t} rows per wire")));
+        }
+        if self.check_witness {
+            check_shard_gates(
+                self.shard(),
+                &key.fixed_values[..5],
+                &key.public_rows,
+                &self.inputs.witness,
+                &self.inputs.public_inputs,
+            )?;
+        }
+        let dx = key.shape.x_domain();
+        let blind = derive_scalars(&self.inputs.shard_key, b"wires", 6);
+        let wires: Vec<Vec<Fr>> = (0..3)
+            .into_par_iter()
+            .map(|k| {
+                let mut c = dx.ifft(&self.inputs.witness.wires[k]);
+                add_vanishing_multiple(&mut c, t, &blind[2 * k..2 * k + 2]);
+                c
+            })
+            .collect();
+        let c = commit_affine(&key.row.bases, &[&wires[0], &wires[1], &wires[2]])?;
+        self.state.wires = Some([wires[0].clone(), wires[1].clone(), wires[2].clone()]);
+        Ok([c[0], c[1], c[2]])
+    }
+
+    /// Round 2: the running product z and the shard's total P_i.
+    pub fn round2(&mut self, beta: Fr, gamma: Fr) -> Result<(G1Affine, Fr), ProtocolError> {
+        if self.state.wires.is_none() {
+            return Err(ProtocolError::UnexpectedMessage("round 2 before round 1".into()));
+        }
+        let key = self.inputs.key.clone();
+        let t = key.shape.shard_gates;
+        let labels = Labels::new(key.shape, key.delta);
+        let w = &self.inputs.witness.wires;
+        let shard = self.shard();
+        let (num, mut den): (Vec<Fr>, Vec<Fr>) = (0..t)
+            .into_par_iter()
+            .map(|j| {
+                let mut f = Fr::one();
+                let mut g = Fr::one();
+                for k in 0..3 {
+                    f *= w[k][j] + beta * labels.label(shard, k, j) + gamma;
+                    g *= w[k][j] + beta * key.fixed_values[5 + k][j] + gamma;
+                }
+                (f, g)
+            })
+            .unzip();
+        if den.iter().any(|d| d.is_zero()) {
+            return Err(self.refuse("degenerate permutation challenge (a zero denominator)"));
+        }
+        ark_ff::batch_inversion(&mut den);
+        let mut z = Vec::with_capacity(t);
+        let mut acc = Fr::one();
+        for j in 0..t {
+            z.push(acc);
+            acc *= num[j] * den[j];
+        }
+        // The reserved last row contributes 1, so the product is z at the last row.
+        let product = z[t - 1];
+        let dx = key.shape.x_domain();
+        let mut coeffs = dx.ifft(&z);
+        let blind = derive_scalars(&self.inputs.shard_key, b"z", 3);
+        add_vanishing_multiple(&mut coeffs, t, &blind);
+        let c = commit_affine(&key.row.bases, &[&coeffs])?;
+        self.state.z_values = z;
+        self.state.z = coeffs;
+        self.state.product = product;
+        self.state.challenges = Challenges {
+            beta,
+            gamma,
+            alpha: Fr::zero(),
+        };
+        Ok((c[0], product))
+    }
+
+    /// Round 3: the X-quotient of this shard's constraint, in three blinded pieces.
+    pub fn round3(
+        &mut self,
+        alpha: Fr,
+        w: Fr,
+        w_next: Fr,
+    ) -> Result<[G1Affine; QUOTIENT_PIECES], ProtocolError> {
+        let Some(wires) = self.state.wires.clone() else {
+            return Err(ProtocolError::UnexpectedMessage("round 3 before round 1".into()));
+        };
+        if self.state.z.is_empty() {
+            return Err(ProtocolError::UnexpectedMessage("round 3 before round 2".into()));
+        }
+        let key = self.inputs.key.clone();
+        let (t, shard) = (key.shape.shard_gates, self.shard());
+        if self.check_witness && w * self.state.product != w_next {
+            return Err(ProtocolError::LinkBroken { shard, row: t - 1 });
+        }
+        self.state.challenges.alpha = alpha;
+        let ch = self.state.challenges;
+        let coset = quotient_coset(key.shape)?;
+        let n = coset.size();
+        let ev = |c: &Vec<Fr>| coset.fft(c);
+        let (wc, zc): (Vec<Vec<Fr>>, Vec<Fr>) = rayon::join(
+            || wires.par_iter().map(ev).collect(),
+            || ev(&self.state.z),
+        );
+        let pi = self.public_input_coset(&coset)?;
+        let l_first = crate::keys::lagrange_on_coset(key.shape, 0)?;
+        let l_last = crate::keys::lagrange_on_coset(key.shape, t - 1)?;
+        let dx = key.shape.x_domain();
+        let omega_last = dx.group_gen().pow([(t - 1) as u64]);
+        let delta_y = key.delta * key.shape.y_domain().group_gen().pow([shard as u64]);
+        let r_first = if shard == 0 { Fr::one() } else { Fr::zero() };
+        // Z_X on the coset takes four values: offset^T · (ω_4T^T)^j.
+        let offset_t = crate::keys::coset_offset().pow([t as u64]);
+        let fourth = coset.group_gen().pow([t as u64]);
+        let mut zx_inv: Vec<Fr> = (0..4u64)
+            .map(|j| offset_t * fourth.pow([j]) - Fr::one())
+            .collect();
+        ark_ff::batch_inversion(&mut zx_inv);
+        let points: Vec<Fr> = coset.elements().collect();
+        let f = &key.fixed_coset;
+        let quotient_evals: Vec<Fr> = (0..n)
+            .into_par_iter()
+            .map(|j| {
+                let inputs = ConstraintInputs {
+                    wires: [wc[0][j], wc[1][j], wc[2][j]],
+                    selectors: [f[0][j], f[1][j], f[2][j], f[3][j], f[4][j]],
+                    sigmas: [f[5][j], f[6][j], f[7][j]],
+                    z: zc[j],
+                    z_shift: zc[(j + 4) % n],
+                    pi: pi.as_ref().map_or(Fr::zero(), |p| p[j]),
+                    x: points[j],
+                    delta_y,
+                    l_first: l_first[j],
+                    l_last: l_last[j],
+                    w,
+                    w_next,
+                    r_first,
+                };
+                combined_constraint(&inputs, &ch, omega_last) * zx_inv[j % 4]
+            })
+            .collect();
+        let mut h = coset.ifft(&quotient_evals);
+        let stride = quotient_stride(t) as usize;
+        let degree_bound = 3 * t + 7;
+        if self.check_witness && h[degree_bound.min(n)..].iter().any(|c| !c.is_zero()) {
+            return Err(self.refuse(
+                "the constraint does not vanish on the shard's rows (quotient is not a polynomial)",
+            ));
+        }
+        // deg H_X,i ≤ 3T + 6: what lies above is zero for an honest, valid shard.
+        h.truncate(degree_bound);
+        let mut pieces: [Vec<Fr>; QUOTIENT_PIECES] = std::array::from_fn(|p| {
+            let end = if p + 1 == QUOTIENT_PIECES { h.len() } else { (p + 1) * stride };
+            h[(p * stride).min(h.len())..end.min(h.len())].to_vec()
+        });
+        // Blind the pieces against each other: + b·X^n on one, − b on the next.
+        let blind = derive_scalars(&self.inputs.shard_key, b"quotient", QUOTIENT_PIECES - 1);
+        for (p, b) in blind.iter().enumerate() {
+            pieces[p].resize(stride + 1, Fr::zero());
+            pieces[p][stride] += b;
+            if pieces[p + 1].is_empty() {
+                pieces[p + 1].push(Fr::zero());
+            }
+            pieces[p + 1][0] -= b;
+        }
+        let c = commit_affine(&key.row.bases, &[&pieces[0], &pieces[1], &pieces[2]])?;
+        self.state.quotient = Some(pieces);
+        Ok([c[0], c[1], c[2]])
+    }
+
+    fn public_input_coset(
+        &self,
+        coset: &tutti_crypto::domain::Domain,
+    ) -> Result<Option<Vec<Fr>>, ProtocolError> {
+        let key = self.key();
+        if key.public_rows.is_empty() {
+            return Ok(None);
+        }
+        let t = key.shape.shard_gates;
+        let mut values = vec![Fr::zero(); t];
+        for &(row, idx) in &key.public_rows {
+            let v = self.inputs.public_inputs.get(idx).ok_or_else(|| {
+                ProtocolError::PublicInputCount {
+                    expected: idx + 1,
+                    got: self.inputs.public_inputs.len(),
+                }
+            })?;
+            values[row] = -*v;
+        }
+        let coeffs = key.shape.x_domain().ifft(&values);
+        Ok(Some(coset.fft(&coeffs)))
+    }
+
+    /// All polynomials opened at x, in the order of [`OPENED_AT_X`].
+    fn opened_polys(&self) -> Result<Vec<&[Fr]>, ProtocolError> {
+        let (Some(wires), Some(q)) = (&self.state.wires, &self.state.quotient) else {
+            return Err(ProtocolError::UnexpectedMessage(
+                "evaluation requested before round 3".into(),
+            ));
+        };
+        let key = self.key();
+        let mut v: Vec<&[Fr]> = wires.iter().map(|w| w.as_slice()).collect();
+        v.extend(key.fixed.iter().map(|f| f.as_slice()));
+        v.push(&self.state.z);
+        v.extend(q.iter().map(|p| p.as_slice()));
+        debug_assert_eq!(v.len(), OPENED_AT_X);
+        debug_assert!(v[Z_INDEX].len() == self.state.z.len() && v.len() == H_INDEX + 3);
+        Ok(v)
+    }
+
+    /// Round 4: evaluations at x (and of z at ω_X·x).
+    pub fn round4(&mut self, x: Fr) -> Result<([Fr; OPENED_AT_X], Fr), ProtocolError> {
+        let polys = self.opened_polys()?;
+        let vals: Vec<Fr> = polys.par_iter().map(|p| evaluate(p, x)).collect();
+        let omega = self.key().shape.x_domain().group_gen();
+        let z_shift = evaluate(&self.state.z, omega * x);
+        let mut at_x = [Fr::zero(); OPENED_AT_X];
+        at_x.copy_from_slice(&vals);
+        self.state.x = x;
+        Ok((at_x, z_shift))
+    }
+
+    /// Round 5: the batched partial openings at x and at ω_X·x.
+    pub fn round5(&mut self, nu: Fr) -> Result<(G1Affine, G1Affine), ProtocolError> {
+        let polys = self.opened_polys()?;
+        let mut powers = Vec::with_capacity(OPENED_AT_X);
+        let mut acc = Fr::one();
+        for _ in 0..OPENED_AT_X {
+            powers.push(acc);
+            acc *= nu;
+        }
+        let combined = linear_combination(&polys, &powers);
+        let x = self.state.x;
+        let omega = self.key().shape.x_domain().group_gen();
+        let bases = &self.key().row.bases;
+        let (a, b) = rayon::join(
+            || open(bases, &combined, x),
+            || open(bases, &self.state.z, omega * x),
+        );
+        let pts = G1Projective::normalize_batch(&[a?.1, b?.1]);
+        Ok((pts[0], pts[1]))
+    }
+
+    /// The running-product values on H_X (after round 2), for diagnostics.
+    pub fn running_product_values(&self) -> &[Fr] {
+        &self.state.z_values
+    }
+}
