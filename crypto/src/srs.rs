@@ -190,18 +190,45 @@ impl InMemorySrs {
     /// INSECURE: generates an SRS whose secrets are derived from `seed`. Anyone who knows
     /// the seed can forge proofs; use it only for development, tests and benchmarks.
     pub fn insecure_from_seed(shards: usize, shard_gates: usize, seed: &[u8]) -> Result<Self> {
-        let header = SrsHeader {
-            shards,
-            shard_gates,
-            insecure: true,
-        };
-        header.validate()?;
         tracing::warn!(
             shards,
             shard_gates,
             "generating an INSECURE SRS from a seed: anyone who knows the seed can forge proofs"
         );
-        let (mut tau_x, mut tau_y) = secrets_from_seed(seed);
+        let (tau_x, tau_y) = secrets_from_seed(seed);
+        Self::generate(shards, shard_gates, tau_x, tau_y, true)
+    }
+
+    /// Generates an SRS from fresh secret entropy (for example 64 bytes from the operating
+    /// system). The secrets live only in this call and are dropped when it returns, so
+    /// the SRS is as trustworthy as the machine and person that ran it: a single-party
+    /// setup, not a multi-party ceremony.
+    pub fn from_entropy(shards: usize, shard_gates: usize, entropy: &[u8; 64]) -> Result<Self> {
+        let mut h = blake3::Hasher::new();
+        h.update(b"tutti/srs-from-entropy/v1");
+        h.update(entropy);
+        let mut xof = h.finalize_xof();
+        let mut wide = [0u8; 64];
+        xof.fill(&mut wide);
+        let tau_x = Fr::from_le_bytes_mod_order(&wide);
+        xof.fill(&mut wide);
+        let tau_y = Fr::from_le_bytes_mod_order(&wide);
+        Self::generate(shards, shard_gates, tau_x, tau_y, false)
+    }
+
+    fn generate(
+        shards: usize,
+        shard_gates: usize,
+        mut tau_x: Fr,
+        mut tau_y: Fr,
+        insecure: bool,
+    ) -> Result<Self> {
+        let header = SrsHeader {
+            shards,
+            shard_gates,
+            insecure,
+        };
+        header.validate()?;
         let dy = domain::domain(shards)?;
         // A secret inside a domain would make the closed forms degenerate: move it.
         while dy.evaluate_vanishing_polynomial(tau_y).is_zero() {

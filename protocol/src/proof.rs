@@ -157,3 +157,54 @@ impl Proof {
         })
     }
 }
+
+/// Magic bytes of a proof file.
+pub const PROOF_FILE_MAGIC: &[u8; 8] = b"TUTTIPRF";
+
+/// What `tutti prove` writes and `tutti verify` reads: the statement (public inputs) and
+/// its proof. Layout: magic `TUTTIPRF`, the encoded proof ([`PROOF_BYTES`]), the number of
+/// public inputs (u32 BE), then each input as a 32-byte little-endian scalar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofFile {
+    /// The proof.
+    pub proof: Proof,
+    /// The public inputs it proves.
+    pub public_inputs: Vec<Fr>,
+}
+
+impl ProofFile {
+    /// Encodes the file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = PROOF_FILE_MAGIC.to_vec();
+        out.extend_from_slice(&self.proof.to_bytes());
+        out.extend_from_slice(&(self.public_inputs.len() as u32).to_be_bytes());
+        for s in &self.public_inputs {
+            put_scalar(&mut out, s);
+        }
+        out
+    }
+
+    /// Decodes the file, rejecting anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = Reader::new(bytes, "proof file");
+        if r.take(8)? != PROOF_FILE_MAGIC {
+            return Err(ProtocolError::Mismatch(
+                "not a tutti proof file (bad magic bytes)".into(),
+            ));
+        }
+        let proof = Proof::from_bytes(r.take(PROOF_BYTES)?)?;
+        let n = r.u32()? as usize;
+        if n.saturating_mul(32) != r.remaining() {
+            return Err(ProtocolError::Mismatch(format!(
+                "proof file declares {n} public inputs but holds {} bytes for them",
+                r.remaining()
+            )));
+        }
+        let public_inputs = r.scalars(n)?;
+        r.finish()?;
+        Ok(ProofFile {
+            proof,
+            public_inputs,
+        })
+    }
+}

@@ -1,0 +1,223 @@
+//! `tutti prove` and `tutti demo`: build a circuit, preprocess, prove in-process, verify.
+
+use crate::CircuitKind;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::RngCore;
+use serde::Serialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tutti_crypto::srs::{InMemorySrs, RowSource, SrsFile};
+use tutti_protocol::circuit::{Circuit, Witness};
+use tutti_protocol::circuits::{random::random_circuit, rollup::rollup_circuit};
+use tutti_protocol::keys::{VerifyingKey, preprocess};
+use tutti_protocol::layout::{Shape, ShardedCircuit};
+use tutti_protocol::proof::{PROOF_BYTES, ProofFile};
+use tutti_protocol::runner::{Clock, RunOptions, RunReport, run_in_process};
+use tutti_protocol::verifier::verify;
+
+/// Wall clock handed to the sans-IO runner.
+struct StdClock(Instant);
+
+impl Clock for StdClock {
+    fn now_nanos(&self) -> u64 {
+        self.0.elapsed().as_nanos() as u64
+    }
+}
+
+/// The JSON summary of a proving run.
+#[derive(Serialize, Debug)]
+pub struct Summary {
+    pub verified: bool,
+    pub circuit: &'static str,
+    pub shards: usize,
+    pub shard_gates: usize,
+    pub gates: usize,
+    pub proof_bytes: usize,
+    pub prove_ms: f64,
+    pub worker_ms_max: f64,
+    pub aggregator_ms: f64,
+    pub verify_ms: f64,
+    pub bytes_per_worker: usize,
+    pub insecure_srs: bool,
+}
+
+/// Everything one run produced.
+pub struct Outcome {
+    pub summary: Summary,
+    pub report: RunReport,
+    pub vk: VerifyingKey,
+    pub public_inputs: Vec<tutti_protocol::Fr>,
+    pub detail: String,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn spinner(msg: &'static str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+fn build(kind: CircuitKind, shape: Shape, seed: u64) -> Result<(Circuit, Witness, String)> {
+    Ok(match kind {
+        CircuitKind::Random => {
+            let (c, w) = random_circuit(shape.shards * shape.usable_rows(), seed);
+            let d = format!("random circuit, {} gates", c.gates.len());
+            (c, w, d)
+        }
+        CircuitKind::Rollup => {
+            let (c, w, stats) = rollup_circuit(shape, seed)?;
+            let d = format!(
+                "rollup circuit, {} MiMC-hashed transfers ({} per shard), {} gates",
+                stats.transfers,
+                stats.transfers_per_shard,
+                c.gates.len()
+            );
+            (c, w, d)
+        }
+    })
+}
+
+/// Builds, preprocesses, proves and verifies one job.
+pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> Result<Outcome> {
+    let span = tracing::info_span!("job", circuit = ?kind, shards = shape.shards, shard_gates = shape.shard_gates);
+    let _enter = span.enter();
+    let (circuit, witness, detail) = build(kind, shape, seed)?;
+    tracing::info!("{detail}");
+    let pb = spinner("preprocessing");
+    let sharded = ShardedCircuit::new(&circuit, shape)?;
+    let pre = preprocess(&sharded, srs).context("preprocessing the circuit")?;
+    let witnesses = sharded.shard_witnesses(&witness);
+    let public_inputs = witness.public_inputs(&circuit);
+    pb.finish_and_clear();
+    tracing::info!("preprocessed {} shards", shape.shards);
+
+    let mut job_secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut job_secret);
+    let options = RunOptions {
+        job_secret,
+        ..RunOptions::default()
+    };
+    let pb = spinner("proving (workers and aggregator in-process)");
+    let clock = StdClock(Instant::now());
+    let start = Instant::now();
+    let report = run_in_process(&pre, witnesses, &public_inputs, options, &clock)?;
+    let prove = start.elapsed();
+    pb.finish_and_clear();
+    tracing::info!(prove_ms = ms(prove), "proof assembled and checked by the aggregator");
+
+    let vk = pre.aggregator.vk.clone();
+    let start = Instant::now();
+    let verified = verify(&vk, &public_inputs, &report.proof).is_ok();
+    let verify_ms = ms(start.elapsed());
+    let summary = Summary {
+        verified,
+        circuit: match kind {
+            CircuitKind::Random => "random",
+            CircuitKind::Rollup => "rollup",
+        },
+        shards: shape.shards,
+        shard_gates: shape.shard_gates,
+        gates: circuit.gates.len(),
+        proof_bytes: report.proof.to_bytes().len(),
+        prove_ms: ms(prove),
+        worker_ms_max: report.worker_nanos.iter().copied().max().unwrap_or(0) as f64 / 1e6,
+        aggregator_ms: report.aggregator_nanos as f64 / 1e6,
+        verify_ms,
+        bytes_per_worker: report
+            .traffic
+            .iter()
+            .map(|t| t.sent + t.received)
+            .max()
+            .unwrap_or(0),
+        insecure_srs: vk.insecure_srs,
+    };
+    debug_assert_eq!(summary.proof_bytes, PROOF_BYTES);
+    Ok(Outcome {
+        summary,
+        report,
+        vk,
+        public_inputs,
+        detail,
+    })
+}
+
+/// Arguments of `tutti prove`.
+pub struct ProveArgs<'a> {
+    pub circuit: CircuitKind,
+    pub shards: usize,
+    pub shard_gates: usize,
+    pub srs: &'a Path,
+    pub out: &'a Path,
+    pub vk_out: &'a Path,
+    pub seed: u64,
+    pub json: bool,
+}
+
+pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
+    let shape = Shape::new(a.shards, a.shard_gates)?;
+    let srs = SrsFile::open(a.srs).with_context(|| format!("opening the SRS {}", a.srs.display()))?;
+    if srs.header().insecure {
+        eprintln!("WARNING: {} is an INSECURE seeded SRS: proofs made with it can be forged", a.srs.display());
+    }
+    let o = run(a.circuit, shape, a.seed, &srs)?;
+    let file = ProofFile {
+        proof: o.report.proof,
+        public_inputs: o.public_inputs.clone(),
+    };
+    std::fs::write(a.out, file.to_bytes())
+        .with_context(|| format!("writing the proof to {}", a.out.display()))?;
+    std::fs::write(a.vk_out, o.vk.to_bytes())
+        .with_context(|| format!("writing the verifying key to {}", a.vk_out.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&o.summary)?);
+    } else {
+        print_summary(&o);
+        println!("wrote {} and {}", a.out.display(), a.vk_out.display());
+    }
+    anyhow::ensure!(o.summary.verified, "the proof did not verify");
+    Ok(())
+}
+
+pub fn demo(shards: usize, shard_gates: usize, json: bool) -> Result<()> {
+    let shape = Shape::new(shards, shard_gates)?;
+    if !json {
+        println!("tutti demo: {shards} workers prove one rollup circuit of {} rows, in this process", shards * shard_gates);
+        println!("(development SRS from a fixed public seed: INSECURE, fine for a demo)\n");
+    }
+    let pb = spinner("generating a development SRS");
+    let srs = InMemorySrs::insecure_from_seed(shards, shard_gates, b"tutti-demo")?;
+    pb.finish_and_clear();
+    let o = run(CircuitKind::Rollup, shape, 1, &srs)?;
+    if json {
+        println!("{}", serde_json::to_string(&o.summary)?);
+    } else {
+        print_summary(&o);
+    }
+    anyhow::ensure!(o.summary.verified, "the proof did not verify");
+    Ok(())
+}
+
+fn print_summary(o: &Outcome) {
+    let s = &o.summary;
+    println!("{}", o.detail);
+    println!("\n  worker   prove ms   sent B   received B");
+    for (i, (t, n)) in o.report.traffic.iter().zip(&o.report.worker_nanos).enumerate() {
+        println!("  {i:>6} {:>10.1} {:>8} {:>12}", *n as f64 / 1e6, t.sent, t.received);
+    }
+    println!();
+    println!("  shards x rows        {} x {} = {} rows", s.shards, s.shard_gates, s.shards * s.shard_gates);
+    println!("  slowest worker       {:.1} ms", s.worker_ms_max);
+    println!("  aggregator           {:.1} ms", s.aggregator_ms);
+    println!("  whole run            {:.1} ms (workers run one after another here)", s.prove_ms);
+    println!("  proof size           {} bytes", s.proof_bytes);
+    println!("  traffic per worker   {} bytes (largest)", s.bytes_per_worker);
+    println!("  verification         {:.2} ms", s.verify_ms);
+    println!("  verified             {}", if s.verified { "yes" } else { "NO" });
+}
+
