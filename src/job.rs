@@ -57,7 +57,10 @@ fn ms(d: Duration) -> f64 {
 
 fn spinner(msg: &'static str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.set_message(msg);
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
@@ -95,6 +98,9 @@ pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> R
     let witnesses = sharded.shard_witnesses(&witness);
     let public_inputs = witness.public_inputs(&circuit);
     pb.finish_and_clear();
+    sharded
+        .check_witness(&witnesses, &public_inputs)
+        .context("the witness does not satisfy the circuit")?;
     tracing::info!("preprocessed {} shards", shape.shards);
 
     let mut job_secret = [0u8; 32];
@@ -109,7 +115,10 @@ pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> R
     let report = run_in_process(&pre, witnesses, &public_inputs, options, &clock)?;
     let prove = start.elapsed();
     pb.finish_and_clear();
-    tracing::info!(prove_ms = ms(prove), "proof assembled and checked by the aggregator");
+    tracing::info!(
+        prove_ms = ms(prove),
+        "proof assembled and checked by the aggregator"
+    );
 
     let vk = pre.aggregator.vk.clone();
     let start = Instant::now();
@@ -161,9 +170,13 @@ pub struct ProveArgs<'a> {
 
 pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
     let shape = Shape::new(a.shards, a.shard_gates)?;
-    let srs = SrsFile::open(a.srs).with_context(|| format!("opening the SRS {}", a.srs.display()))?;
+    let srs =
+        SrsFile::open(a.srs).with_context(|| format!("opening the SRS {}", a.srs.display()))?;
     if srs.header().insecure {
-        eprintln!("WARNING: {} is an INSECURE seeded SRS: proofs made with it can be forged", a.srs.display());
+        eprintln!(
+            "WARNING: {} is an INSECURE seeded SRS: proofs made with it can be forged",
+            a.srs.display()
+        );
     }
     let o = run(a.circuit, shape, a.seed, &srs)?;
     let file = ProofFile {
@@ -187,7 +200,10 @@ pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
 pub fn demo(shards: usize, shard_gates: usize, json: bool) -> Result<()> {
     let shape = Shape::new(shards, shard_gates)?;
     if !json {
-        println!("tutti demo: {shards} workers prove one rollup circuit of {} rows, in this process", shards * shard_gates);
+        println!(
+            "tutti demo: {shards} workers prove one rollup circuit of {} rows, in this process",
+            shards * shard_gates
+        );
         println!("(development SRS from a fixed public seed: INSECURE, fine for a demo)\n");
     }
     let pb = spinner("generating a development SRS");
@@ -207,17 +223,41 @@ fn print_summary(o: &Outcome) {
     let s = &o.summary;
     println!("{}", o.detail);
     println!("\n  worker   prove ms   sent B   received B");
-    for (i, (t, n)) in o.report.traffic.iter().zip(&o.report.worker_nanos).enumerate() {
-        println!("  {i:>6} {:>10.1} {:>8} {:>12}", *n as f64 / 1e6, t.sent, t.received);
+    for (i, (t, n)) in o
+        .report
+        .traffic
+        .iter()
+        .zip(&o.report.worker_nanos)
+        .enumerate()
+    {
+        println!(
+            "  {i:>6} {:>10.1} {:>8} {:>12}",
+            *n as f64 / 1e6,
+            t.sent,
+            t.received
+        );
     }
     println!();
-    println!("  shards x rows        {} x {} = {} rows", s.shards, s.shard_gates, s.shards * s.shard_gates);
+    println!(
+        "  shards x rows        {} x {} = {} rows",
+        s.shards,
+        s.shard_gates,
+        s.shards * s.shard_gates
+    );
     println!("  slowest worker       {:.1} ms", s.worker_ms_max);
     println!("  aggregator           {:.1} ms", s.aggregator_ms);
-    println!("  whole run            {:.1} ms (workers run one after another here)", s.prove_ms);
+    println!(
+        "  whole run            {:.1} ms (workers run one after another here)",
+        s.prove_ms
+    );
     println!("  proof size           {} bytes", s.proof_bytes);
-    println!("  traffic per worker   {} bytes (largest)", s.bytes_per_worker);
+    println!(
+        "  traffic per worker   {} bytes (largest)",
+        s.bytes_per_worker
+    );
     println!("  verification         {:.2} ms", s.verify_ms);
-    println!("  verified             {}", if s.verified { "yes" } else { "NO" });
+    println!(
+        "  verified             {}",
+        if s.verified { "yes" } else { "NO" }
+    );
 }
-

@@ -22,7 +22,9 @@ pub fn run(vk_path: &Path, proof_path: &Path) -> ExitCode {
         }
     };
     if vk.insecure_srs {
-        eprintln!("warning: this verifying key comes from an INSECURE seeded SRS; its proofs can be forged");
+        eprintln!(
+            "warning: this verifying key comes from an INSECURE seeded SRS; its proofs can be forged"
+        );
     }
     let bytes = match read(proof_path, "proof") {
         Ok(b) => b,

@@ -157,12 +157,13 @@ impl<'a> Reader<'a> {
     /// Reads a canonical G1 point in the prime-order subgroup.
     pub fn g1(&mut self) -> Result<G1Affine> {
         let bytes = self.take(G1_BYTES)?;
-        let p = G1Affine::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(
-            |_| CryptoError::InvalidPoint {
-                what: self.what,
-                reason: "not a compressed point of BN254 G1 (off the curve or bad flags)",
-            },
-        )?;
+        let p =
+            G1Affine::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|_| {
+                CryptoError::InvalidPoint {
+                    what: self.what,
+                    reason: "not a compressed point of BN254 G1 (off the curve or bad flags)",
+                }
+            })?;
         if g1_bytes(&p).as_slice() != bytes {
             return Err(CryptoError::InvalidPoint {
                 what: self.what,
@@ -175,12 +176,13 @@ impl<'a> Reader<'a> {
     /// Reads a canonical G2 point in the prime-order subgroup.
     pub fn g2(&mut self) -> Result<G2Affine> {
         let bytes = self.take(G2_BYTES)?;
-        let p = G2Affine::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(
-            |_| CryptoError::InvalidPoint {
-                what: self.what,
-                reason: "not a compressed point of BN254 G2 in the prime-order subgroup",
-            },
-        )?;
+        let p =
+            G2Affine::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|_| {
+                CryptoError::InvalidPoint {
+                    what: self.what,
+                    reason: "not a compressed point of BN254 G2 in the prime-order subgroup",
+                }
+            })?;
         let mut again = Vec::with_capacity(G2_BYTES);
         put_g2(&mut again, &p);
         if again.as_slice() != bytes {

@@ -13,7 +13,9 @@ pub enum CryptoError {
         needed: usize,
     },
     /// A field element was not the canonical encoding of a value below the modulus.
-    #[error("non-canonical field element in {what}: value is not reduced below the BN254 scalar modulus")]
+    #[error(
+        "non-canonical field element in {what}: value is not reduced below the BN254 scalar modulus"
+    )]
     NonCanonicalScalar {
         /// What was being decoded.
         what: &'static str,
@@ -43,7 +45,9 @@ pub enum CryptoError {
         detail: String,
     },
     /// A polynomial has more coefficients than the SRS row or Y part can commit to.
-    #[error("polynomial of {coeffs} coefficients exceeds the {available} SRS bases available; use an SRS made for larger shards")]
+    #[error(
+        "polynomial of {coeffs} coefficients exceeds the {available} SRS bases available; use an SRS made for larger shards"
+    )]
     PolynomialTooLarge {
         /// Number of coefficients of the polynomial.
         coeffs: usize,

@@ -157,13 +157,7 @@ pub fn batch_check_shares(claims: &[ShareClaim], weights: &[Fr], g2: &G2Part) ->
 /// Indices of the claims that fail the share check: one batched check first, then
 /// bisection over the failing halves, so k bad shares among n cost O(k log n) checks.
 pub fn find_bad_shares(claims: &[ShareClaim], weights: &[Fr], g2: &G2Part) -> Vec<usize> {
-    fn go(
-        claims: &[ShareClaim],
-        weights: &[Fr],
-        offset: usize,
-        g2: &G2Part,
-        out: &mut Vec<usize>,
-    ) {
+    fn go(claims: &[ShareClaim], weights: &[Fr], offset: usize, g2: &G2Part, out: &mut Vec<usize>) {
         if claims.is_empty() || batch_check_shares(claims, weights, g2) {
             return;
         }

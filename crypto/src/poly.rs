@@ -31,7 +31,9 @@ pub fn add_scaled(acc: &mut Vec<Fr>, s: Fr, f: &[Fr]) {
     if acc.len() < f.len() {
         acc.resize(f.len(), Fr::zero());
     }
-    acc.par_iter_mut().zip(f.par_iter()).for_each(|(a, b)| *a += s * b);
+    acc.par_iter_mut()
+        .zip(f.par_iter())
+        .for_each(|(a, b)| *a += s * b);
 }
 
 /// Linear combination `Σ s_k · f_k` of several polynomials.
@@ -62,7 +64,10 @@ pub fn add_vanishing_multiple(coeffs: &mut Vec<Fr>, n: usize, blinders: &[Fr]) {
 
 /// Number of coefficients once trailing zeros are dropped.
 pub fn degree_len(coeffs: &[Fr]) -> usize {
-    coeffs.iter().rposition(|c| !c.is_zero()).map_or(0, |p| p + 1)
+    coeffs
+        .iter()
+        .rposition(|c| !c.is_zero())
+        .map_or(0, |p| p + 1)
 }
 
 #[cfg(test)]

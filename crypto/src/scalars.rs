@@ -43,7 +43,10 @@ mod tests {
         let k = [7u8; 32];
         assert_eq!(derive_scalars(&k, b"a", 3), derive_scalars(&k, b"a", 3));
         assert_ne!(derive_scalars(&k, b"a", 1), derive_scalars(&k, b"b", 1));
-        assert_ne!(derive_scalars(&k, b"a", 1), derive_scalars(&[8u8; 32], b"a", 1));
+        assert_ne!(
+            derive_scalars(&k, b"a", 1),
+            derive_scalars(&[8u8; 32], b"a", 1)
+        );
         let s = derive_scalars(&k, b"a", 2);
         assert_ne!(s[0], s[1]);
         assert_ne!(derive_key(&k, b"x"), derive_key(&k, b"y"));

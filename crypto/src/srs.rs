@@ -238,7 +238,9 @@ impl InMemorySrs {
             tau_x += Fr::one();
         }
         let len = row_len(shard_gates);
-        let lag: Vec<Fr> = (0..shards).map(|i| domain::lagrange_at(&dy, i, tau_y)).collect();
+        let lag: Vec<Fr> = (0..shards)
+            .map(|i| domain::lagrange_at(&dy, i, tau_y))
+            .collect();
         let mut xpow = Vec::with_capacity(len);
         let mut acc = Fr::one();
         for _ in 0..len {
@@ -434,7 +436,9 @@ impl SrsFile {
             .map_err(|e| bad(format!("bad sizes in header: {e}")))?;
         let (rl, yl) = (r.u32()? as usize, r.u32()? as usize);
         if rl != row_len(header.shard_gates) || yl != y_len(header.shards) {
-            return Err(bad("row or Y-part length does not match the shard sizes".into()));
+            return Err(bad(
+                "row or Y-part length does not match the shard sizes".into()
+            ));
         }
         let m = header.shards;
         let head_len = 3 * G2_BYTES + (yl + m) * POINT_FILE_BYTES + 32 * m;
@@ -446,7 +450,8 @@ impl SrsFile {
             )));
         }
         let mut head = vec![0u8; head_len];
-        f.read_exact(&mut head).map_err(|e| CryptoError::io(path, e))?;
+        f.read_exact(&mut head)
+            .map_err(|e| CryptoError::io(path, e))?;
         if header_digest(&fixed[..FIXED_HEADER], &head) != fixed[FIXED_HEADER..] {
             return Err(bad("header checksum mismatch: the file is corrupted".into()));
         }
@@ -568,7 +573,10 @@ mod tests {
         srs.write_file(&path).unwrap();
         let file = SrsFile::open(&path).unwrap();
         assert!(file.header().insecure);
-        assert_eq!(file.row(1, 10).unwrap().bases, srs.row(1, 10).unwrap().bases);
+        assert_eq!(
+            file.row(1, 10).unwrap().bases,
+            srs.row(1, 10).unwrap().bases
+        );
         assert_eq!(
             file.aggregator_part().unwrap().y_powers,
             srs.aggregator_part().unwrap().y_powers
@@ -588,15 +596,30 @@ mod tests {
 
         // Truncation, bad magic, unknown version, corrupted header.
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-        assert!(SrsFile::open(&path).unwrap_err().to_string().contains("truncated"));
+        assert!(
+            SrsFile::open(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
         let mut b2 = bytes.clone();
         b2[0] = b'X';
         std::fs::write(&path, &b2).unwrap();
-        assert!(SrsFile::open(&path).unwrap_err().to_string().contains("magic"));
+        assert!(
+            SrsFile::open(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("magic")
+        );
         let mut b3 = bytes.clone();
         b3[9] = 9;
         std::fs::write(&path, &b3).unwrap();
-        assert!(SrsFile::open(&path).unwrap_err().to_string().contains("version"));
+        assert!(
+            SrsFile::open(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("version")
+        );
         let mut b4 = bytes.clone();
         b4[100] ^= 0x10;
         std::fs::write(&path, &b4).unwrap();

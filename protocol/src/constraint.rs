@@ -65,10 +65,10 @@ pub fn combined_constraint(c: &ConstraintInputs, ch: &Challenges, omega_last: Fr
     let gate = q[0] * a + q[1] * b + q[2] * cw + q[3] * a * b + q[4] + c.pi;
     let mut f = Fr::from(1u64);
     let mut g = Fr::from(1u64);
-    for k in 0..3 {
-        let base = c.wires[k] + ch.gamma;
-        f *= base + ch.beta * (Fr::from(WIRE_SHIFTS[k]) * c.x + c.delta_y);
-        g *= base + ch.beta * c.sigmas[k];
+    for ((w, shift), sigma) in c.wires.iter().zip(WIRE_SHIFTS).zip(c.sigmas) {
+        let base = *w + ch.gamma;
+        f *= base + ch.beta * (Fr::from(shift) * c.x + c.delta_y);
+        g *= base + ch.beta * sigma;
     }
     let step = (c.x - omega_last) * (c.z_shift * g - c.z * f);
     let start = c.l_first * (c.z - Fr::from(1u64));

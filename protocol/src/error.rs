@@ -14,7 +14,9 @@ pub enum ProtocolError {
     #[error("invalid circuit: {0}")]
     InvalidCircuit(String),
     /// The circuit does not fit in the shards.
-    #[error("circuit of {gates} gates does not fit in {shards} shards of {shard_gates} rows (the last row of each shard is reserved); use more or larger shards")]
+    #[error(
+        "circuit of {gates} gates does not fit in {shards} shards of {shard_gates} rows (the last row of each shard is reserved); use more or larger shards"
+    )]
     CircuitTooLarge {
         /// Gates in the circuit.
         gates: usize,
@@ -32,7 +34,9 @@ pub enum ProtocolError {
         row: usize,
     },
     /// The witness breaks a copy constraint.
-    #[error("witness breaks a copy constraint: shard {shard} row {row} wire {wire} differs from shard {other_shard} row {other_row} wire {other_wire}")]
+    #[error(
+        "witness breaks a copy constraint: shard {shard} row {row} wire {wire} differs from shard {other_shard} row {other_row} wire {other_wire}"
+    )]
     CopyConstraintBroken {
         /// Shard of the first slot.
         shard: usize,
@@ -48,7 +52,9 @@ pub enum ProtocolError {
         other_wire: usize,
     },
     /// A shard's running product disagrees with the scalars the aggregator sent.
-    #[error("shard {shard}: the running product does not link to the next shard (W[i]·P_i ≠ W[i+1]) at row {row}; the witness breaks a copy constraint across shards")]
+    #[error(
+        "shard {shard}: the running product does not link to the next shard (W[i]·P_i ≠ W[i+1]) at row {row}; the witness breaks a copy constraint across shards"
+    )]
     LinkBroken {
         /// Shard index.
         shard: usize,
@@ -56,7 +62,9 @@ pub enum ProtocolError {
         row: usize,
     },
     /// The product of all shards' running products is not one.
-    #[error("the global copy product Π P_i is not 1: the witness breaks a copy constraint across shards")]
+    #[error(
+        "the global copy product Π P_i is not 1: the witness breaks a copy constraint across shards"
+    )]
     GlobalProductMismatch,
     /// The wrong number of public inputs was given.
     #[error("expected {expected} public inputs, got {got}")]
@@ -80,9 +88,15 @@ pub enum ProtocolError {
     /// Keys, statement or proof do not belong together.
     #[error("mismatch: {0}")]
     Mismatch(String),
-    /// The assembled proof did not verify, so it was not emitted.
-    #[error("the assembled proof failed verification ({0}); nothing was emitted")]
-    ProofRejected(String),
+    /// The assembled proof did not verify, so it was not emitted as a result. The
+    /// rejected bytes are kept for forensics (they are not a valid proof).
+    #[error("the assembled proof failed verification ({reason}); nothing was emitted")]
+    ProofRejected {
+        /// Why verification failed.
+        reason: String,
+        /// The encoding of the rejected proof, for diagnosis.
+        rejected: Vec<u8>,
+    },
     /// The proof does not verify.
     #[error("invalid proof: {0}")]
     InvalidProof(String),

@@ -82,7 +82,10 @@ pub fn shard_proving_key(
             if p < 5 {
                 rows.selectors[p].clone()
             } else {
-                rows.sigma[p - 5].iter().map(|s| labels.of_slot(*s)).collect()
+                rows.sigma[p - 5]
+                    .iter()
+                    .map(|s| labels.of_slot(*s))
+                    .collect()
             }
         })
         .collect();
@@ -102,7 +105,9 @@ pub fn shard_proving_key(
         fixed: to_array(fixed),
         fixed_coset: to_array(fixed_coset),
         public_rows: rows.public_rows.clone(),
-        commitments: commitments.try_into().unwrap_or([G1Affine::zero(); FIXED_POLYS]),
+        commitments: commitments
+            .try_into()
+            .unwrap_or([G1Affine::zero(); FIXED_POLYS]),
         row,
     })
 }
@@ -250,10 +255,7 @@ pub struct Preprocessed {
 }
 
 /// Preprocesses every shard and assembles the keys.
-pub fn preprocess(
-    sc: &ShardedCircuit,
-    srs: &dyn RowSource,
-) -> Result<Preprocessed, ProtocolError> {
+pub fn preprocess(sc: &ShardedCircuit, srs: &dyn RowSource) -> Result<Preprocessed, ProtocolError> {
     check_srs(sc.shape, srs)?;
     let proving_keys: Vec<ShardProvingKey> = (0..sc.shape.shards)
         .map(|i| shard_proving_key(sc, i, srs))

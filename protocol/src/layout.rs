@@ -289,7 +289,9 @@ impl ShardedCircuit {
         self.shards
             .iter()
             .map(|sh| ShardWitness {
-                wires: std::array::from_fn(|k| sh.wires[k].iter().map(|v| witness.value(*v)).collect()),
+                wires: std::array::from_fn(|k| {
+                    sh.wires[k].iter().map(|v| witness.value(*v)).collect()
+                }),
             })
             .collect()
     }

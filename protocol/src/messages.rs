@@ -18,7 +18,9 @@ pub const H_INDEX: usize = 12;
 /// Number of pieces the X-quotient of each shard is split into.
 pub const QUOTIENT_PIECES: usize = 3;
 
-/// A message from a worker to the aggregator.
+/// A message from a worker to the aggregator. (Round 4's variant is the largest, 512
+/// bytes; messages are few and short-lived, so it is not boxed.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WorkerMessage {
     /// Round 1: commitments to the shard's wires a, b, c.

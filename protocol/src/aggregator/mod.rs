@@ -169,7 +169,11 @@ impl Aggregator {
     /// Takes one worker message. An `Err` means the message itself was refused (wrong
     /// round, unknown shard, a different second message); job-level outcomes come out of
     /// [`Aggregator::poll_event`].
-    pub fn handle_message(&mut self, shard: usize, msg: WorkerMessage) -> Result<(), ProtocolError> {
+    pub fn handle_message(
+        &mut self,
+        shard: usize,
+        msg: WorkerMessage,
+    ) -> Result<(), ProtocolError> {
         let m = self.key.vk.shape.shards;
         if self.done {
             return Err(ProtocolError::UnexpectedMessage("the job is over".into()));
@@ -414,7 +418,8 @@ impl Aggregator {
                 let shard = first / 2;
                 return Err(ProtocolError::ShareRejected {
                     shard,
-                    reason: "its opening proofs do not match its commitments and evaluations".into(),
+                    reason: "its opening proofs do not match its commitments and evaluations"
+                        .into(),
                 });
             }
         }
@@ -441,8 +446,12 @@ impl Aggregator {
         let pts = G1Projective::normalize_batch(&[open_y, open_y_shift]);
         self.proof.open_y = pts[0];
         self.proof.open_y_shift = pts[1];
-        verify(&key.vk, &self.public_inputs, &self.proof)
-            .map_err(|e| ProtocolError::ProofRejected(e.to_string()))?;
+        verify(&key.vk, &self.public_inputs, &self.proof).map_err(|e| {
+            ProtocolError::ProofRejected {
+                reason: e.to_string(),
+                rejected: self.proof.to_bytes(),
+            }
+        })?;
         self.done = true;
         self.events
             .push_back(AggregatorEvent::ProofReady(Box::new(self.proof)));

@@ -66,6 +66,9 @@ mod tests {
         let h = hash_gadget(&mut b, l, r);
         assert_eq!(b.num_gates() - before, HASH_GATES);
         assert_eq!(b.value(h), hash(Fr::from(11u64), Fr::from(22u64)));
-        assert_ne!(hash(Fr::from(1u64), Fr::from(2u64)), hash(Fr::from(2u64), Fr::from(1u64)));
+        assert_ne!(
+            hash(Fr::from(1u64), Fr::from(2u64)),
+            hash(Fr::from(2u64), Fr::from(1u64))
+        );
     }
 }

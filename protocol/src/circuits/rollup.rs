@@ -66,7 +66,14 @@ pub fn rollup_circuit(
         }
         for _ in 0..per_shard {
             let amount = b.input(Fr::from(rng.next_u64() % 1000));
-            balance = b.arith(balance, amount, Fr::one(), -Fr::one(), Fr::zero(), Fr::zero());
+            balance = b.arith(
+                balance,
+                amount,
+                Fr::one(),
+                -Fr::one(),
+                Fr::zero(),
+                Fr::zero(),
+            );
             let leaf = b.arith(amount, balance, Fr::one(), shift, Fr::zero(), Fr::zero());
             root = hash_gadget(&mut b, root, leaf);
         }
@@ -100,7 +107,10 @@ mod tests {
         sc.check_witness(&ws, &pis).unwrap();
         assert_eq!(pis.len(), 3);
         // Public inputs: initial root, initial balance, final root.
-        assert_eq!(sc.public_positions[2].0, 1, "final root sits in the last shard");
+        assert_eq!(
+            sc.public_positions[2].0, 1,
+            "final root sits in the last shard"
+        );
         assert!(rollup_circuit(Shape::new(2, 256).unwrap(), 1).is_err());
     }
 }

@@ -39,7 +39,9 @@ impl Worker {
     /// Produces the round-1 message.
     pub fn start(&mut self) -> Result<WorkerMessage, ProtocolError> {
         if self.next_round != 1 {
-            return Err(ProtocolError::UnexpectedMessage("worker already started".into()));
+            return Err(ProtocolError::UnexpectedMessage(
+                "worker already started".into(),
+            ));
         }
         let commitments = self.prover.round1()?;
         self.next_round = 2;
@@ -56,7 +58,11 @@ impl Worker {
                 self.next_round
             )));
         }
-        let span = tracing::debug_span!("worker_round", shard = self.shard(), round = self.next_round);
+        let span = tracing::debug_span!(
+            "worker_round",
+            shard = self.shard(),
+            round = self.next_round
+        );
         let _enter = span.enter();
         let reply = match *msg {
             AggregatorMessage::PermutationChallenges { beta, gamma } => {

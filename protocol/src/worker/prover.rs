@@ -122,7 +122,9 @@ impl ShardProver {
     /// Round 2: the running product z and the shard's total P_i.
     pub fn round2(&mut self, beta: Fr, gamma: Fr) -> Result<(G1Affine, Fr), ProtocolError> {
         if self.state.wires.is_none() {
-            return Err(ProtocolError::UnexpectedMessage("round 2 before round 1".into()));
+            return Err(ProtocolError::UnexpectedMessage(
+                "round 2 before round 1".into(),
+            ));
         }
         let key = self.inputs.key.clone();
         let t = key.shape.shard_gates;
@@ -134,9 +136,9 @@ impl ShardProver {
             .map(|j| {
                 let mut f = Fr::one();
                 let mut g = Fr::one();
-                for k in 0..3 {
-                    f *= w[k][j] + beta * labels.label(shard, k, j) + gamma;
-                    g *= w[k][j] + beta * key.fixed_values[5 + k][j] + gamma;
+                for (k, wire) in w.iter().enumerate() {
+                    f *= wire[j] + beta * labels.label(shard, k, j) + gamma;
+                    g *= wire[j] + beta * key.fixed_values[5 + k][j] + gamma;
                 }
                 (f, g)
             })
@@ -177,10 +179,14 @@ impl ShardProver {
         w_next: Fr,
     ) -> Result<[G1Affine; QUOTIENT_PIECES], ProtocolError> {
         let Some(wires) = self.state.wires.clone() else {
-            return Err(ProtocolError::UnexpectedMessage("round 3 before round 1".into()));
+            return Err(ProtocolError::UnexpectedMessage(
+                "round 3 before round 1".into(),
+            ));
         };
         if self.state.z.is_empty() {
-            return Err(ProtocolError::UnexpectedMessage("round 3 before round 2".into()));
+            return Err(ProtocolError::UnexpectedMessage(
+                "round 3 before round 2".into(),
+            ));
         }
         let key = self.inputs.key.clone();
         let (t, shard) = (key.shape.shard_gates, self.shard());
@@ -192,10 +198,8 @@ impl ShardProver {
         let coset = quotient_coset(key.shape)?;
         let n = coset.size();
         let ev = |c: &Vec<Fr>| coset.fft(c);
-        let (wc, zc): (Vec<Vec<Fr>>, Vec<Fr>) = rayon::join(
-            || wires.par_iter().map(ev).collect(),
-            || ev(&self.state.z),
-        );
+        let (wc, zc): (Vec<Vec<Fr>>, Vec<Fr>) =
+            rayon::join(|| wires.par_iter().map(ev).collect(), || ev(&self.state.z));
         let pi = self.public_input_coset(&coset)?;
         let l_first = crate::keys::lagrange_on_coset(key.shape, 0)?;
         let l_last = crate::keys::lagrange_on_coset(key.shape, t - 1)?;
@@ -244,7 +248,11 @@ impl ShardProver {
         // deg H_X,i ≤ 3T + 6: what lies above is zero for an honest, valid shard.
         h.truncate(degree_bound);
         let mut pieces: [Vec<Fr>; QUOTIENT_PIECES] = std::array::from_fn(|p| {
-            let end = if p + 1 == QUOTIENT_PIECES { h.len() } else { (p + 1) * stride };
+            let end = if p + 1 == QUOTIENT_PIECES {
+                h.len()
+            } else {
+                (p + 1) * stride
+            };
             h[(p * stride).min(h.len())..end.min(h.len())].to_vec()
         });
         // Blind the pieces against each other: + b·X^n on one, − b on the next.

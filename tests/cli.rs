@@ -1,0 +1,177 @@
+//! The `tutti` binary end to end: setup, prove, verify, demo, and its errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tutti(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run tutti")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn setup_prove_verify_and_tamper() {
+    let dir = tempfile::tempdir().unwrap();
+    let (srs, proof, vk) = (
+        dir.path().join("srs.bin"),
+        dir.path().join("proof.bin"),
+        dir.path().join("vk.bin"),
+    );
+    let out = tutti(&[
+        "setup",
+        "--shards",
+        "4",
+        "--shard-gates",
+        "32",
+        "--out",
+        s(&srs),
+        "--seed",
+        "cli-test",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INSECURE"));
+
+    let out = tutti(&[
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "4",
+        "--shard-gates",
+        "32",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&proof),
+        "--vk-out",
+        s(&vk),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verified"], true);
+    assert_eq!(json["shards"], 4);
+    assert_eq!(json["shard_gates"], 32);
+    assert_eq!(json["proof_bytes"], 993);
+    for key in [
+        "prove_ms",
+        "worker_ms_max",
+        "aggregator_ms",
+        "verify_ms",
+        "bytes_per_worker",
+    ] {
+        assert!(
+            json[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key} missing in {json}"
+        );
+    }
+
+    let out = tutti(&["verify", "--vk", s(&vk), "--proof", s(&proof)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid"));
+
+    // One flipped bit in the proof: exit 1 with a reason.
+    let mut bytes = std::fs::read(&proof).unwrap();
+    bytes[200] ^= 4;
+    std::fs::write(&proof, &bytes).unwrap();
+    let out = tutti(&["verify", "--vk", s(&vk), "--proof", s(&proof)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("invalid"));
+
+    // A verifying key that is not one: exit 2, no panic.
+    std::fs::write(&vk, b"garbage").unwrap();
+    let out = tutti(&["verify", "--vk", s(&vk), "--proof", s(&proof)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+
+    // An SRS for the wrong shape: a readable error.
+    let out = tutti(&[
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "8",
+        "--shard-gates",
+        "32",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&proof),
+        "--vk-out",
+        s(&vk),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SRS is for 4 shards"));
+}
+
+#[test]
+fn demo_runs_the_rollup() {
+    let out = tutti(&["demo", "--shards", "2", "--shard-gates", "1024", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verified"], true);
+    assert_eq!(json["circuit"], "rollup");
+}
+
+#[test]
+fn truncated_srs_is_a_readable_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let srs = dir.path().join("srs.bin");
+    assert!(
+        tutti(&[
+            "setup",
+            "--shards",
+            "2",
+            "--shard-gates",
+            "16",
+            "--out",
+            s(&srs),
+            "--seed",
+            "t"
+        ])
+        .status
+        .success()
+    );
+    let bytes = std::fs::read(&srs).unwrap();
+    std::fs::write(&srs, &bytes[..bytes.len() - 10]).unwrap();
+    let out = tutti(&[
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "2",
+        "--shard-gates",
+        "16",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&dir.path().join("p")),
+        "--vk-out",
+        s(&dir.path().join("v")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
