@@ -13,6 +13,7 @@
 pub mod domain;
 pub mod encoding;
 mod error;
+pub mod identity;
 pub mod kzg;
 pub mod poly;
 pub mod scalars;

@@ -143,6 +143,11 @@ pub struct VerifyingKey {
     pub public_positions: Vec<(usize, usize)>,
     /// True when the SRS came from a public seed (proofs are then forgeable).
     pub insecure_srs: bool,
+    /// Per-shard commitments to the fixed polynomials (for checking one worker's share
+    /// and blame certificates offline; the verifier itself uses only their sums).
+    pub shard_fixed: Vec<[G1Affine; FIXED_POLYS]>,
+    /// `[R_i(τ_Y)]₁` per shard: the generator of shard i's univariate commitments.
+    pub lagrange_y: Vec<G1Affine>,
 }
 
 impl VerifyingKey {
@@ -161,6 +166,10 @@ impl VerifyingKey {
         for (s, r) in &self.public_positions {
             out.extend_from_slice(&(*s as u32).to_be_bytes());
             out.extend_from_slice(&(*r as u32).to_be_bytes());
+        }
+        for (fixed, base) in self.shard_fixed.iter().zip(&self.lagrange_y) {
+            fixed.iter().for_each(|c| put_g1(&mut out, c));
+            put_g1(&mut out, base);
         }
         out
     }
@@ -205,6 +214,24 @@ impl VerifyingKey {
             }
             public_positions.push((s, row));
         }
+        let m = shape.shards;
+        if r.remaining() != m * (FIXED_POLYS + 1) * 32 {
+            return Err(ProtocolError::Mismatch(format!(
+                "verifying key: expected {} bytes of per-shard commitments for {m} shards, found {}",
+                m * (FIXED_POLYS + 1) * 32,
+                r.remaining()
+            )));
+        }
+        let mut shard_fixed = Vec::with_capacity(m);
+        let mut lagrange_y = Vec::with_capacity(m);
+        for _ in 0..m {
+            let f = r.g1s(FIXED_POLYS)?;
+            shard_fixed.push(
+                f.try_into()
+                    .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
+            );
+            lagrange_y.push(r.g1()?);
+        }
         r.finish()?;
         Ok(VerifyingKey {
             shape,
@@ -215,6 +242,8 @@ impl VerifyingKey {
                 .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
             public_positions,
             insecure_srs,
+            shard_fixed,
+            lagrange_y,
         })
     }
 
@@ -289,6 +318,8 @@ pub fn aggregator_key(
             .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
         public_positions: sc.public_positions.clone(),
         insecure_srs: agg.header.insecure,
+        shard_fixed: shard_fixed.clone(),
+        lagrange_y: agg.lagrange_y.clone(),
     };
     Ok(AggregatorKey {
         vk,

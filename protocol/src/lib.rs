@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod aggregator;
+pub mod checks;
 pub mod circuit;
 pub mod circuits;
 pub mod constraint;

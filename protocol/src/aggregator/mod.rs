@@ -5,21 +5,19 @@
 
 pub mod yside;
 
-use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
+use crate::checks::{self, ShardChallenges, ShardCommitments, powers_of};
+use crate::constraint::Challenges;
 use crate::error::ProtocolError;
 use crate::fiat_shamir as fs;
 use crate::keys::AggregatorKey;
-use crate::messages::{
-    AggregatorMessage, H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, WorkerMessage, Z_INDEX,
-};
+use crate::messages::{AggregatorMessage, OPENED_AT_X, QUOTIENT_PIECES, WorkerMessage};
 use crate::proof::{Proof, ProofEvaluations};
-use crate::verifier::{quotient_stride, verify};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{Field, One, Zero};
+use crate::verifier::verify;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{One, Zero};
 use ark_poly::EvaluationDomain;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use tutti_crypto::domain::{lagrange_at, vanishing_at};
 use tutti_crypto::kzg::{ShareClaim, commit, find_bad_shares, open};
 use tutti_crypto::poly::{evaluate, linear_combination};
 use tutti_crypto::scalars::derive_scalars;
@@ -295,33 +293,14 @@ impl Aggregator {
         Ok(())
     }
 
-    /// Check 4: a shard's opened values satisfy its own constraint identity at x.
-    fn local_identity_holds(&self, shard: usize, pi: Fr) -> bool {
-        let vk = &self.key.vk;
-        let (m, t) = (vk.shape.shards, vk.shape.shard_gates);
-        let (v, z_shift) = &self.got.evals[shard];
-        let x = self.x;
-        let dx = vk.shape.x_domain();
-        let omega_y = vk.shape.y_domain().group_gen();
-        let inputs = ConstraintInputs {
-            wires: [v[0], v[1], v[2]],
-            selectors: [v[3], v[4], v[5], v[6], v[7]],
-            sigmas: [v[8], v[9], v[10]],
-            z: v[Z_INDEX],
-            z_shift: *z_shift,
-            pi,
-            x,
-            delta_y: vk.delta * omega_y.pow([shard as u64]),
-            l_first: lagrange_at(&dx, 0, x),
-            l_last: lagrange_at(&dx, t - 1, x),
+    fn shard_challenges(&self, shard: usize) -> ShardChallenges {
+        let m = self.key.vk.shape.shards;
+        ShardChallenges {
+            constraint: self.ch,
             w: self.w_values[shard],
             w_next: self.w_values[(shard + 1) % m],
-            r_first: if shard == 0 { Fr::one() } else { Fr::zero() },
-        };
-        let g = combined_constraint(&inputs, &self.ch, vk.omega_last());
-        let xn = x.pow([quotient_stride(t)]);
-        let hx = v[H_INDEX] + xn * v[H_INDEX + 1] + xn * xn * v[H_INDEX + 2];
-        g == vanishing_at(t, x) * hx
+            x: self.x,
+        }
     }
 
     fn after_round4(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
@@ -335,7 +314,9 @@ impl Aggregator {
         let pi = yside::public_input_per_shard(vk, &self.public_inputs, self.x);
         if !self.options.skip_share_checks {
             for (shard, pi_s) in pi.iter().enumerate() {
-                if !self.local_identity_holds(shard, *pi_s) {
+                let (at_x, z_shift) = &self.got.evals[shard];
+                let ch = self.shard_challenges(shard);
+                if !checks::local_identity_holds(vk, shard, at_x, *z_shift, &ch, *pi_s) {
                     return Err(ProtocolError::ShareRejected {
                         shard,
                         reason: "its evaluations at x break its own constraint identity G_i(x) = Z_X(x)·H_X,i(x)".into(),
@@ -371,34 +352,19 @@ impl Aggregator {
     }
 
     fn share_claims(&self, openings: &[(G1Affine, G1Affine)]) -> Vec<ShareClaim> {
-        let key = &self.key;
-        let powers = powers_of(self.nu, OPENED_AT_X);
-        let omega_x = key.vk.shape.x_domain().group_gen();
-        let mut claims = Vec::with_capacity(2 * openings.len());
-        for (i, (pa, pb)) in openings.iter().enumerate() {
-            let mut bases: Vec<G1Affine> = self.got.wires[i].to_vec();
-            bases.extend_from_slice(&key.shard_fixed[i]);
-            bases.push(self.got.z[i]);
-            bases.extend_from_slice(&self.got.quotient[i]);
-            let commitment = G1Projective::msm_unchecked(&bases, &powers).into_affine();
-            let (v, z_shift) = &self.got.evals[i];
-            let value: Fr = v.iter().zip(&powers).map(|(a, b)| *a * b).sum();
-            claims.push(ShareClaim {
-                base: key.lagrange_y[i],
-                commitment,
-                point: self.x,
-                value,
-                proof: *pa,
-            });
-            claims.push(ShareClaim {
-                base: key.lagrange_y[i],
-                commitment: self.got.z[i],
-                point: omega_x * self.x,
-                value: *z_shift,
-                proof: *pb,
-            });
-        }
-        claims
+        openings
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| {
+                let c = ShardCommitments {
+                    wires: self.got.wires[i],
+                    z: self.got.z[i],
+                    quotient: self.got.quotient[i],
+                };
+                let (at_x, z_shift) = &self.got.evals[i];
+                checks::share_claims(&self.key.vk, i, &c, at_x, *z_shift, self.x, self.nu, *o)
+            })
+            .collect()
     }
 
     fn after_round5(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
@@ -457,16 +423,6 @@ impl Aggregator {
             .push_back(AggregatorEvent::ProofReady(Box::new(self.proof)));
         Ok(())
     }
-}
-
-fn powers_of(x: Fr, n: usize) -> Vec<Fr> {
-    let mut v = Vec::with_capacity(n);
-    let mut acc = Fr::one();
-    for _ in 0..n {
-        v.push(acc);
-        acc *= x;
-    }
-    v
 }
 
 fn sum_points(points: &[G1Affine]) -> G1Affine {

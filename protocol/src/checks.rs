@@ -1,0 +1,137 @@
+//! The per-worker checks, as pure functions of public data and one worker's messages.
+//! The aggregator runs them on arrival; a blame certificate re-runs them offline. Being one
+//! implementation, the two cannot disagree.
+
+use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
+use crate::keys::{FIXED_POLYS, VerifyingKey};
+use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, Z_INDEX};
+use crate::verifier::quotient_stride;
+use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ff::{Field, One, Zero};
+use ark_poly::EvaluationDomain;
+use tutti_crypto::domain::{lagrange_at, vanishing_at};
+use tutti_crypto::kzg::ShareClaim;
+use tutti_crypto::{Fr, G1Affine, G1Projective};
+
+/// `PI_i(x) = −Σ v·L_row(x)` over the public inputs placed in `shard`.
+pub fn public_input_at(vk: &VerifyingKey, public_inputs: &[Fr], shard: usize, x: Fr) -> Fr {
+    let dx = vk.shape.x_domain();
+    vk.public_positions
+        .iter()
+        .zip(public_inputs)
+        .filter(|((s, _), _)| *s == shard)
+        .map(|((_, r), v)| -(*v) * lagrange_at(&dx, *r, x))
+        .sum()
+}
+
+/// The link scalars and challenges a shard received.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardChallenges {
+    /// β, γ, α.
+    pub constraint: Challenges,
+    /// W[i].
+    pub w: Fr,
+    /// W[(i + 1) mod M].
+    pub w_next: Fr,
+    /// The evaluation point x.
+    pub x: Fr,
+}
+
+/// Check 4: the shard's opened values satisfy its own identity
+/// `G_i(x) = Z_X(x)·(h_0 + x^n h_1 + x^{2n} h_2)(x)`.
+pub fn local_identity_holds(
+    vk: &VerifyingKey,
+    shard: usize,
+    at_x: &[Fr; OPENED_AT_X],
+    z_shift: Fr,
+    ch: &ShardChallenges,
+    pi: Fr,
+) -> bool {
+    let t = vk.shape.shard_gates;
+    let v = at_x;
+    let x = ch.x;
+    let dx = vk.shape.x_domain();
+    let omega_y = vk.shape.y_domain().group_gen();
+    let inputs = ConstraintInputs {
+        wires: [v[0], v[1], v[2]],
+        selectors: [v[3], v[4], v[5], v[6], v[7]],
+        sigmas: [v[8], v[9], v[10]],
+        z: v[Z_INDEX],
+        z_shift,
+        pi,
+        x,
+        delta_y: vk.delta * omega_y.pow([shard as u64]),
+        l_first: lagrange_at(&dx, 0, x),
+        l_last: lagrange_at(&dx, t - 1, x),
+        w: ch.w,
+        w_next: ch.w_next,
+        r_first: if shard == 0 { Fr::one() } else { Fr::zero() },
+    };
+    let g = combined_constraint(&inputs, &ch.constraint, vk.omega_last());
+    let xn = x.pow([quotient_stride(t)]);
+    let hx = v[H_INDEX] + xn * v[H_INDEX + 1] + xn * xn * v[H_INDEX + 2];
+    g == vanishing_at(t, x) * hx
+}
+
+/// Powers `1, s, s², …` (n of them).
+pub fn powers_of(s: Fr, n: usize) -> Vec<Fr> {
+    let mut v = Vec::with_capacity(n);
+    let mut acc = Fr::one();
+    for _ in 0..n {
+        v.push(acc);
+        acc *= s;
+    }
+    v
+}
+
+/// One shard's commitments, in the order the protocol opens them.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardCommitments {
+    /// Round 1: wires.
+    pub wires: [G1Affine; 3],
+    /// Round 2: running product.
+    pub z: G1Affine,
+    /// Round 3: quotient pieces.
+    pub quotient: [G1Affine; QUOTIENT_PIECES],
+}
+
+/// Check 3: the two share claims of one shard's round-5 openings — the ν-combination of
+/// every polynomial at x, and z at ω_X·x — against its commitments and evaluations.
+#[allow(clippy::too_many_arguments)]
+pub fn share_claims(
+    vk: &VerifyingKey,
+    shard: usize,
+    c: &ShardCommitments,
+    at_x: &[Fr; OPENED_AT_X],
+    z_shift: Fr,
+    x: Fr,
+    nu: Fr,
+    openings: (G1Affine, G1Affine),
+) -> [ShareClaim; 2] {
+    let powers = powers_of(nu, OPENED_AT_X);
+    let fixed: &[G1Affine; FIXED_POLYS] = &vk.shard_fixed[shard];
+    let mut bases: Vec<G1Affine> = c.wires.to_vec();
+    bases.extend_from_slice(fixed);
+    bases.push(c.z);
+    bases.extend_from_slice(&c.quotient);
+    let commitment = G1Projective::msm_unchecked(&bases, &powers).into_affine();
+    let value: Fr = at_x.iter().zip(&powers).map(|(a, b)| *a * b).sum();
+    let base = vk.lagrange_y[shard];
+    let omega_x = vk.shape.x_domain().group_gen();
+    [
+        ShareClaim {
+            base,
+            commitment,
+            point: x,
+            value,
+            proof: openings.0,
+        },
+        ShareClaim {
+            base,
+            commitment: c.z,
+            point: omega_x * x,
+            value: z_shift,
+            proof: openings.1,
+        },
+    ]
+}
