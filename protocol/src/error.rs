@@ -97,6 +97,19 @@ pub enum ProtocolError {
         /// The encoding of the rejected proof, for diagnosis.
         rejected: Vec<u8>,
     },
+    /// Too few workers remain to hold every shard.
+    #[error(
+        "not enough workers: {needed} were needed (shards plus replaced workers) but only {available} were available; add spares"
+    )]
+    NotEnoughWorkers {
+        /// Workers needed so far.
+        needed: usize,
+        /// Workers on the job's list.
+        available: usize,
+    },
+    /// A blame certificate does not prove what it claims.
+    #[error("invalid blame certificate: {0}")]
+    InvalidCertificate(String),
     /// The proof does not verify.
     #[error("invalid proof: {0}")]
     InvalidProof(String),
@@ -106,7 +119,7 @@ pub enum ProtocolError {
         /// Shard index.
         shard: usize,
         /// Why.
-        reason: String,
+        reason: crate::messages::RefusalReason,
     },
     /// A proof or key has an unknown format version.
     #[error("unsupported {what} version {version}; this build reads version {supported}")]

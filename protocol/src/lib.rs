@@ -12,10 +12,12 @@
 #![deny(missing_docs)]
 
 pub mod aggregator;
+pub mod blame;
 pub mod checks;
 pub mod circuit;
 pub mod circuits;
 pub mod constraint;
+pub mod envelope;
 mod error;
 pub mod fiat_shamir;
 pub mod keys;

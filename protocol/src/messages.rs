@@ -54,6 +54,81 @@ pub enum WorkerMessage {
         /// Opening of z at ω_X·x.
         at_shifted_x: G1Affine,
     },
+    /// An honest refusal to produce round `round`: the worker's inputs are inconsistent.
+    Refusal {
+        /// The round refused.
+        round: u8,
+        /// Why.
+        reason: RefusalReason,
+    },
+}
+
+/// Why an honest worker refuses to continue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// Its witness breaks the gate at this row of its shard.
+    GateUnsatisfied {
+        /// The row.
+        row: u32,
+    },
+    /// The link scalars contradict its running product (W[i]·P_i ≠ W[i+1], or W[0] ≠ 1):
+    /// the job's witness breaks a copy constraint across shards, or the aggregator erred.
+    LinkContradictsProduct,
+    /// Its proving key does not match the job's verifying key.
+    KeyMismatch,
+    /// Its witness has the wrong shape.
+    MalformedWitness,
+    /// A challenge made a denominator zero (negligible probability).
+    DegenerateChallenge,
+    /// Its constraint does not vanish on its rows for another reason.
+    ConstraintNotSatisfied,
+}
+
+impl RefusalReason {
+    fn code(&self) -> (u8, u32) {
+        match self {
+            RefusalReason::GateUnsatisfied { row } => (1, *row),
+            RefusalReason::LinkContradictsProduct => (2, 0),
+            RefusalReason::KeyMismatch => (3, 0),
+            RefusalReason::MalformedWitness => (4, 0),
+            RefusalReason::DegenerateChallenge => (5, 0),
+            RefusalReason::ConstraintNotSatisfied => (6, 0),
+        }
+    }
+
+    fn from_code(code: u8, row: u32) -> Option<Self> {
+        Some(match code {
+            1 => RefusalReason::GateUnsatisfied { row },
+            2 => RefusalReason::LinkContradictsProduct,
+            3 => RefusalReason::KeyMismatch,
+            4 => RefusalReason::MalformedWitness,
+            5 => RefusalReason::DegenerateChallenge,
+            6 => RefusalReason::ConstraintNotSatisfied,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for RefusalReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefusalReason::GateUnsatisfied { row } => {
+                write!(f, "its witness breaks the gate at row {row}")
+            }
+            RefusalReason::LinkContradictsProduct => write!(
+                f,
+                "the link scalars contradict its running product (the witness breaks a copy constraint across shards)"
+            ),
+            RefusalReason::KeyMismatch => {
+                write!(f, "its proving key does not match the verifying key")
+            }
+            RefusalReason::MalformedWitness => write!(f, "its witness has the wrong shape"),
+            RefusalReason::DegenerateChallenge => write!(f, "a challenge made a denominator zero"),
+            RefusalReason::ConstraintNotSatisfied => {
+                write!(f, "its constraint does not vanish on its rows")
+            }
+        }
+    }
 }
 
 /// A message from the aggregator to one worker.
@@ -96,13 +171,27 @@ impl WorkerMessage {
             WorkerMessage::Quotient { .. } => 3,
             WorkerMessage::Evaluations { .. } => 4,
             WorkerMessage::Openings { .. } => 5,
+            WorkerMessage::Refusal { round, .. } => *round,
+        }
+    }
+
+    fn tag(&self) -> u8 {
+        match self {
+            WorkerMessage::Refusal { .. } => 6,
+            m => m.round(),
         }
     }
 
     /// Canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![self.round()];
+        let mut out = vec![self.tag()];
         match self {
+            WorkerMessage::Refusal { round, reason } => {
+                let (code, row) = reason.code();
+                out.push(*round);
+                out.push(code);
+                out.extend_from_slice(&row.to_be_bytes());
+            }
             WorkerMessage::Wires { commitments } | WorkerMessage::Quotient { commitments } => {
                 commitments.iter().for_each(|c| put_g1(&mut out, c))
             }
@@ -152,6 +241,19 @@ impl WorkerMessage {
                 at_x: r.g1()?,
                 at_shifted_x: r.g1()?,
             },
+            6 => {
+                let round = r.u8()?;
+                let (code, row) = (r.u8()?, r.u32()?);
+                let reason = RefusalReason::from_code(code, row).ok_or_else(|| {
+                    ProtocolError::UnexpectedMessage(format!("unknown refusal code {code}"))
+                })?;
+                if !(1..=5).contains(&round) {
+                    return Err(ProtocolError::UnexpectedMessage(format!(
+                        "refusal of round {round}"
+                    )));
+                }
+                WorkerMessage::Refusal { round, reason }
+            }
             t => {
                 return Err(ProtocolError::UnexpectedMessage(format!(
                     "unknown worker message tag {t}"

@@ -3,6 +3,7 @@
 //! only after verifying it. Input: [`Aggregator::handle_message`]. Output:
 //! [`Aggregator::poll_event`]. No sockets, clocks or threads.
 
+pub mod coordinator;
 pub mod yside;
 
 use crate::checks::{self, ShardChallenges, ShardCommitments, powers_of};
@@ -75,10 +76,12 @@ pub struct Aggregator {
     x: Fr,
     y: Fr,
     nu: Fr,
+    /// W[0..M] (and, in audit mode, W[M] = W[M−1]·P_{M−1}).
     w_values: Vec<Fr>,
     w_coeffs: Vec<Fr>,
     y_polys: Option<YPolys>,
     h_y: Vec<Fr>,
+    audit: bool,
     events: VecDeque<AggregatorEvent>,
 }
 
@@ -145,8 +148,20 @@ impl Aggregator {
             w_coeffs: Vec::new(),
             y_polys: None,
             h_y: Vec::new(),
+            audit: false,
             events: VecDeque::new(),
         })
+    }
+
+    /// True when the reported running products did not multiply to one and the job runs
+    /// in audit mode: rounds 3–5 only serve to find a worker whose product was a lie.
+    pub fn auditing(&self) -> bool {
+        self.audit
+    }
+
+    /// The challenges shard `shard` has been sent (for check 4 on arrival).
+    pub fn challenges_for(&self, shard: usize) -> Option<ShardChallenges> {
+        (self.round >= 4 && shard < self.w_values.len()).then(|| self.shard_challenges(shard))
     }
 
     /// The round whose worker messages the aggregator is waiting for (6 when finished).
@@ -180,6 +195,15 @@ impl Aggregator {
             return Err(ProtocolError::UnexpectedMessage(format!(
                 "shard {shard} does not exist (the job has {m})"
             )));
+        }
+        if let WorkerMessage::Refusal { reason, .. } = msg {
+            self.done = true;
+            self.events
+                .push_back(AggregatorEvent::Failed(ProtocolError::Refused {
+                    shard,
+                    reason,
+                }));
+            return Ok(());
         }
         if msg.round() != self.round {
             return Err(ProtocolError::UnexpectedMessage(format!(
@@ -260,7 +284,12 @@ impl Aggregator {
         }
         let total: Fr = self.got.products.iter().product();
         if total != Fr::one() && !self.options.skip_share_checks {
-            return Err(ProtocolError::GlobalProductMismatch);
+            // Either a worker lied about its product or the witness breaks a copy
+            // constraint. Audit: run rounds 3–5 with checks, each shard linked to the
+            // products as reported, so a liar fails its own identity or openings; if
+            // nobody does, the witness is at fault and nobody is blamed.
+            tracing::warn!("running products do not multiply to 1: auditing the shards");
+            self.audit = true;
         }
         let vk = &self.key.vk;
         self.w_values = yside::w_values(&self.got.products);
@@ -271,11 +300,17 @@ impl Aggregator {
         let alpha = fs::combination_challenge(&mut self.transcript, &self.proof.z, &self.proof.w);
         self.ch.alpha = alpha;
         let m = vk.shape.shards;
+        if self.audit {
+            // The last shard is linked to its own report instead of to W[0] = 1.
+            let last = self.w_values[m - 1] * self.got.products[m - 1];
+            self.w_values.push(last);
+        }
         let w = self.w_values.clone();
+        let audit = self.audit;
         self.broadcast(|i| AggregatorMessage::LinkScalars {
             alpha,
             w: w[i],
-            w_next: w[(i + 1) % m],
+            w_next: if audit { w[i + 1] } else { w[(i + 1) % m] },
         });
         Ok(())
     }
@@ -295,10 +330,15 @@ impl Aggregator {
 
     fn shard_challenges(&self, shard: usize) -> ShardChallenges {
         let m = self.key.vk.shape.shards;
+        let next = if self.audit {
+            shard + 1
+        } else {
+            (shard + 1) % m
+        };
         ShardChallenges {
             constraint: self.ch,
             w: self.w_values[shard],
-            w_next: self.w_values[(shard + 1) % m],
+            w_next: self.w_values[next],
             x: self.x,
         }
     }
@@ -327,7 +367,7 @@ impl Aggregator {
         let polys = yside::interpolate(vk, &self.got.evals);
         self.h_y = match yside::y_quotient(vk, &polys, &self.w_coeffs, &pi, &self.ch, self.x) {
             Ok(h) => h,
-            Err(e) if !self.options.skip_share_checks => return Err(e),
+            Err(e) if !self.options.skip_share_checks && !self.audit => return Err(e),
             Err(_) => Vec::new(),
         };
         self.proof.quotient_y = commit(&key.y_powers, &self.h_y)?.into_affine();
@@ -388,6 +428,11 @@ impl Aggregator {
                         .into(),
                 });
             }
+        }
+        if self.audit {
+            // Every shard's identity and openings check out: nobody lied about its
+            // product, so the witness breaks a copy constraint across shards.
+            return Err(ProtocolError::GlobalProductMismatch);
         }
         self.proof.open_x = sum_points(&openings.iter().map(|o| o.0).collect::<Vec<_>>());
         self.proof.open_x_shift = sum_points(&openings.iter().map(|o| o.1).collect::<Vec<_>>());

@@ -2,8 +2,10 @@
 //! messages. It holds one [`ShardProver`] and checks that messages arrive in order.
 
 mod prover;
+mod signed;
 
 pub use prover::{ShardInputs, ShardProver};
+pub use signed::{Directive, SharedVerifyingKey, SignedWorker};
 
 use crate::error::ProtocolError;
 use crate::messages::{AggregatorMessage, WorkerMessage};

@@ -7,7 +7,7 @@ use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::error::ProtocolError;
 use crate::keys::{ShardProvingKey, quotient_coset};
 use crate::layout::{Labels, ShardWitness, check_shard_gates};
-use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, Z_INDEX};
+use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, RefusalReason, Z_INDEX};
 use crate::verifier::quotient_stride;
 use ark_ec::CurveGroup;
 use ark_ff::{Field, One, Zero};
@@ -81,10 +81,10 @@ impl ShardProver {
         &self.inputs.key
     }
 
-    fn refuse(&self, reason: impl Into<String>) -> ProtocolError {
+    fn refuse(&self, reason: RefusalReason) -> ProtocolError {
         ProtocolError::Refused {
             shard: self.shard(),
-            reason: reason.into(),
+            reason,
         }
     }
 
@@ -93,7 +93,7 @@ impl ShardProver {
         let key = self.inputs.key.clone();
         let t = key.shape.shard_gates;
         if self.inputs.witness.wires.iter().any(|w| w.len() != t) {
-            return Err(self.refuse(format!("witness does not have {t} rows per wire")));
+            return Err(self.refuse(RefusalReason::MalformedWitness));
         }
         if self.check_witness {
             check_shard_gates(
@@ -144,7 +144,7 @@ impl ShardProver {
             })
             .unzip();
         if den.iter().any(|d| d.is_zero()) {
-            return Err(self.refuse("degenerate permutation challenge (a zero denominator)"));
+            return Err(self.refuse(RefusalReason::DegenerateChallenge));
         }
         ark_ff::batch_inversion(&mut den);
         let mut z = Vec::with_capacity(t);
@@ -190,7 +190,7 @@ impl ShardProver {
         }
         let key = self.inputs.key.clone();
         let (t, shard) = (key.shape.shard_gates, self.shard());
-        if self.check_witness && w * self.state.product != w_next {
+        if self.check_witness && (w * self.state.product != w_next || (shard == 0 && !w.is_one())) {
             return Err(ProtocolError::LinkBroken { shard, row: t - 1 });
         }
         self.state.challenges.alpha = alpha;
@@ -241,9 +241,7 @@ impl ShardProver {
         let stride = quotient_stride(t) as usize;
         let degree_bound = 3 * t + 7;
         if self.check_witness && h[degree_bound.min(n)..].iter().any(|c| !c.is_zero()) {
-            return Err(self.refuse(
-                "the constraint does not vanish on the shard's rows (quotient is not a polynomial)",
-            ));
+            return Err(self.refuse(RefusalReason::ConstraintNotSatisfied));
         }
         // deg H_X,i ≤ 3T + 6: what lies above is zero for an honest, valid shard.
         h.truncate(degree_bound);

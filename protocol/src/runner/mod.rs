@@ -3,6 +3,12 @@
 //! codecs are exercised). Time is read from a caller-supplied [`Clock`]; the protocol
 //! crate itself reads no clock.
 
+pub mod faults;
+pub mod robust;
+
+pub use faults::{Fault, FaultSpec};
+pub use robust::{JobOptions, JobReport, Reassignment, run_job};
+
 use crate::aggregator::{Aggregator, AggregatorEvent, AggregatorOptions};
 use crate::error::ProtocolError;
 use crate::keys::Preprocessed;

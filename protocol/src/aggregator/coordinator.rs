@@ -1,0 +1,625 @@
+//! The `Coordinator`: the robust, sans-IO aggregator of one job. It authenticates every
+//! signed worker message, runs the checks cheapest first, blames provable faults with
+//! certificates, replaces crashed, stalled or lying workers with spares, and resumes the
+//! proof without disturbing honest shards. The proof arithmetic itself is delegated to an
+//! [`Aggregator`] fed with accepted messages; since everything is deterministic, that
+//! inner aggregator can be rebuilt from the accepted messages whenever the job rewinds.
+//!
+//! Inputs: [`Coordinator::handle_message`] (bytes from a worker), [`Coordinator::handle_timeout`]
+//! and [`Coordinator::handle_worker_lost`] (from the driver's timers and transport).
+//! Output: [`Coordinator::poll_event`].
+
+use super::{Aggregator, AggregatorEvent, AggregatorOptions};
+use crate::blame::{BlameCertificate, Offence};
+use crate::checks;
+use crate::envelope::{Envelope, JobId, answers_digest, job_context};
+use crate::error::ProtocolError;
+use crate::keys::AggregatorKey;
+use crate::messages::{AggregatorMessage, WorkerMessage};
+use crate::proof::Proof;
+use crate::worker::Directive;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use tutti_crypto::Fr;
+use tutti_crypto::identity::WorkerId;
+
+/// Why a shard changed hands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReassignReason {
+    /// The holder did not answer in time.
+    Timeout,
+    /// The transport reported the holder gone.
+    Crashed,
+    /// The holder was proven faulty.
+    Blamed,
+    /// The holder refused; a second worker confirms before the job fails.
+    Refused,
+}
+
+/// Why a message was ignored (not attributable, or not for now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IgnoreReason {
+    /// The job is over.
+    JobOver,
+    /// The sender is not on the job's allow-list.
+    UnknownWorker,
+    /// The frame does not parse.
+    MalformedFrame,
+    /// The signature does not verify (so the message proves nothing about its sender).
+    BadSignature,
+    /// The sender does not hold that shard (fenced off).
+    NotHolder,
+    /// The message belongs to an earlier attempt (fenced off).
+    StaleAttempt,
+    /// The message is for a round not open yet.
+    Early,
+}
+
+/// What became of one incoming message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// Accepted.
+    Accepted,
+    /// An exact copy of a message already accepted (a replay): dropped.
+    Duplicate,
+    /// Ignored, with the reason.
+    Ignored(IgnoreReason),
+    /// The sender was blamed (a certificate was emitted) and replaced.
+    Blamed,
+}
+
+/// What the coordinator asks its driver to do or report.
+#[derive(Clone, Debug)]
+pub enum CoordinatorEvent {
+    /// Give `worker` the inputs of `shard`, then this directive.
+    Assign {
+        /// The worker.
+        worker: WorkerId,
+        /// The shard it now holds.
+        shard: usize,
+        /// What to do.
+        directive: Directive,
+    },
+    /// Send a directive to the holder of a shard.
+    Send {
+        /// The worker.
+        worker: WorkerId,
+        /// What to do.
+        directive: Directive,
+    },
+    /// A worker was proven faulty.
+    Blame(Box<BlameCertificate>),
+    /// A shard moved to another worker.
+    Reassigned {
+        /// The shard.
+        shard: usize,
+        /// The previous holder.
+        from: WorkerId,
+        /// The new holder.
+        to: WorkerId,
+        /// Why.
+        reason: ReassignReason,
+    },
+    /// The proof is ready and verifies.
+    ProofReady(Box<Proof>),
+    /// The job failed; nothing was emitted.
+    Failed(ProtocolError),
+}
+
+#[derive(Debug)]
+struct Slot {
+    holder: WorkerId,
+    accepted: [Option<Envelope>; 5],
+    history: Vec<AggregatorMessage>,
+    refusals: u8,
+}
+
+/// The robust aggregator of one job.
+pub struct Coordinator {
+    key: Arc<AggregatorKey>,
+    public_inputs: Vec<Fr>,
+    job_key: [u8; 32],
+    job_id: JobId,
+    context: [u8; 32],
+    allowed: HashSet<WorkerId>,
+    idle: VecDeque<WorkerId>,
+    retired: HashSet<WorkerId>,
+    slots: Vec<Slot>,
+    attempt: u32,
+    round: u8,
+    inner: Aggregator,
+    seen: HashMap<(WorkerId, u32, u32, u8, [u8; 32]), Envelope>,
+    events: VecDeque<CoordinatorEvent>,
+    resync: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coordinator")
+            .field("attempt", &self.attempt)
+            .field("round", &self.round)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Coordinator {
+    /// A coordinator for one job. The first M workers of `workers` take shards 0..M in
+    /// order; the rest are spares. `job_key` seeds the aggregator's private randomness.
+    pub fn new(
+        key: Arc<AggregatorKey>,
+        public_inputs: Vec<Fr>,
+        job_key: [u8; 32],
+        job_id: JobId,
+        workers: Vec<WorkerId>,
+    ) -> Result<Self, ProtocolError> {
+        let m = key.vk.shape.shards;
+        let distinct: HashSet<WorkerId> = workers.iter().copied().collect();
+        if distinct.len() != workers.len() {
+            return Err(ProtocolError::Mismatch("a worker is listed twice".into()));
+        }
+        if workers.len() < m {
+            return Err(ProtocolError::NotEnoughWorkers {
+                needed: m,
+                available: workers.len(),
+            });
+        }
+        let inner = Aggregator::new(
+            key.clone(),
+            public_inputs.clone(),
+            job_key,
+            AggregatorOptions::default(),
+        )?;
+        let context = job_context(&key.vk, &public_inputs);
+        let slots = workers[..m]
+            .iter()
+            .map(|w| Slot {
+                holder: *w,
+                accepted: Default::default(),
+                history: Vec::new(),
+                refusals: 0,
+            })
+            .collect();
+        Ok(Coordinator {
+            key,
+            public_inputs,
+            job_key,
+            job_id,
+            context,
+            allowed: distinct,
+            idle: workers[m..].iter().copied().collect(),
+            retired: HashSet::new(),
+            slots,
+            attempt: 0,
+            round: 1,
+            inner,
+            seen: HashMap::new(),
+            events: VecDeque::new(),
+            resync: false,
+            done: false,
+        })
+    }
+
+    /// Hands every shard to its first worker.
+    pub fn start(&mut self) {
+        for (shard, slot) in self.slots.iter().enumerate() {
+            self.events.push_back(CoordinatorEvent::Assign {
+                worker: slot.holder,
+                shard,
+                directive: Directive::Resume {
+                    attempt: self.attempt,
+                    history: Vec::new(),
+                    send_from: 1,
+                },
+            });
+        }
+    }
+
+    /// Next event for the driver.
+    pub fn poll_event(&mut self) -> Option<CoordinatorEvent> {
+        self.events.pop_front()
+    }
+
+    /// True once the job produced a proof or failed.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The round being collected.
+    pub fn round(&self) -> u8 {
+        self.round
+    }
+
+    /// The current attempt (it grows whenever the transcript is rewound).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The job id.
+    pub fn job_id(&self) -> JobId {
+        self.job_id
+    }
+
+    /// The job context every worker signs.
+    pub fn context(&self) -> [u8; 32] {
+        self.context
+    }
+
+    /// The holder of each shard.
+    pub fn holders(&self) -> Vec<WorkerId> {
+        self.slots.iter().map(|s| s.holder).collect()
+    }
+
+    /// Shards whose message for the open round has not arrived.
+    pub fn pending_shards(&self) -> Vec<usize> {
+        let r = self.round as usize - 1;
+        (0..self.slots.len())
+            .filter(|s| self.slots[*s].accepted[r].is_none())
+            .collect()
+    }
+
+    /// What shard `shard`'s holder is expected to answer in `round`.
+    pub fn expected_answers(&self, shard: u32, round: u8) -> [u8; 32] {
+        let Some(slot) = self.slots.get(shard as usize) else {
+            return [0u8; 32];
+        };
+        let k = (round as usize).saturating_sub(1).min(slot.history.len());
+        answers_digest(&slot.history[..k])
+    }
+
+    /// Takes one signed message (compact wire form) from `from`.
+    pub fn handle_message(&mut self, from: WorkerId, wire: &[u8]) -> MessageOutcome {
+        use IgnoreReason::*;
+        if self.done {
+            return MessageOutcome::Ignored(JobOver);
+        }
+        if !self.allowed.contains(&from) {
+            tracing::warn!(worker = %from, "message from a worker not on the allow-list");
+            return MessageOutcome::Ignored(UnknownWorker);
+        }
+        let env = match Envelope::from_wire(wire, self.job_id, self.context, from, |s, r| {
+            self.expected_answers(s, r)
+        }) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(worker = %from, error = %e, "unparseable frame");
+                return MessageOutcome::Ignored(MalformedFrame);
+            }
+        };
+        if !env.signature_valid() {
+            tracing::warn!(worker = %from, "bad signature (or answers to challenges never sent)");
+            return MessageOutcome::Ignored(BadSignature);
+        }
+        self.handle_envelope(env)
+    }
+
+    /// Takes one full signed envelope (already parsed).
+    pub fn handle_envelope(&mut self, env: Envelope) -> MessageOutcome {
+        use IgnoreReason::*;
+        if self.done {
+            return MessageOutcome::Ignored(JobOver);
+        }
+        let shard = env.shard as usize;
+        if env.job_id != self.job_id || env.context != self.context || !env.signature_valid() {
+            return MessageOutcome::Ignored(BadSignature);
+        }
+        if self.slots.get(shard).map(|s| s.holder) != Some(env.worker) {
+            return MessageOutcome::Ignored(NotHolder);
+        }
+        if env.attempt != self.attempt {
+            return MessageOutcome::Ignored(StaleAttempt);
+        }
+        if env.round == 0 || env.round > self.round {
+            return MessageOutcome::Ignored(Early);
+        }
+        let key = (env.worker, env.attempt, env.shard, env.round, env.answers);
+        if let Some(prev) = self.seen.get(&key) {
+            if prev.payload == env.payload {
+                return MessageOutcome::Duplicate;
+            }
+            let offence = Offence::Equivocation {
+                first: prev.clone(),
+                second: env,
+            };
+            self.blame(shard, offence);
+            return MessageOutcome::Blamed;
+        }
+        self.seen.insert(key, env.clone());
+        let msg = match env.message() {
+            Ok(m) => m,
+            Err(_) => {
+                self.blame(shard, Offence::Malformed { envelope: env });
+                return MessageOutcome::Blamed;
+            }
+        };
+        if let WorkerMessage::Refusal { reason, round } = msg {
+            if let Some(offence) = self.false_refusal(shard, round, reason, &env) {
+                self.blame(shard, offence);
+                return MessageOutcome::Blamed;
+            }
+            self.on_refusal(shard, reason);
+            return MessageOutcome::Accepted;
+        }
+        let r = env.round as usize;
+        if r < self.round as usize {
+            // A takeover replaying an earlier round.
+            let same = self.slots[shard].accepted[r - 1]
+                .as_ref()
+                .is_some_and(|a| a.payload == env.payload);
+            if same {
+                self.slots[shard].accepted[r - 1] = Some(env);
+            } else {
+                self.rewind(shard, env);
+            }
+            return MessageOutcome::Accepted;
+        }
+        // r == open round. Check 4 on arrival.
+        if r == 4 {
+            if let (WorkerMessage::Evaluations { at_x, z_shift }, Some(ch)) =
+                (&msg, self.inner.challenges_for(shard))
+            {
+                let pi = checks::public_input_at(&self.key.vk, &self.public_inputs, shard, ch.x);
+                if !checks::local_identity_holds(&self.key.vk, shard, at_x, *z_shift, &ch, pi) {
+                    let challenges = self.slots[shard].history[..3].to_vec();
+                    self.blame(
+                        shard,
+                        Offence::LocalIdentity {
+                            evaluations: env,
+                            challenges,
+                        },
+                    );
+                    return MessageOutcome::Blamed;
+                }
+            }
+        }
+        self.slots[shard].accepted[r - 1] = Some(env);
+        if self.pending_shards().is_empty() {
+            self.complete_round();
+        }
+        MessageOutcome::Accepted
+    }
+
+    /// The driver's timer for `round` expired while `shard` had not answered.
+    pub fn handle_timeout(&mut self, shard: usize, round: u8) {
+        if self.done || round != self.round || !self.pending_shards().contains(&shard) {
+            return;
+        }
+        tracing::warn!(shard, round, "shard timed out");
+        self.reassign(shard, ReassignReason::Timeout);
+    }
+
+    /// The transport lost `worker` (crash, disconnect).
+    pub fn handle_worker_lost(&mut self, worker: WorkerId) {
+        self.idle.retain(|w| *w != worker);
+        if self.done {
+            return;
+        }
+        if let Some(shard) = self.slots.iter().position(|s| s.holder == worker) {
+            tracing::warn!(shard, worker = %worker, "worker lost");
+            self.reassign(shard, ReassignReason::Crashed);
+        }
+    }
+
+    fn fail(&mut self, e: ProtocolError) {
+        tracing::warn!(error = %e, "job failed");
+        self.done = true;
+        self.events.push_back(CoordinatorEvent::Failed(e));
+    }
+
+    /// A link refusal at round 3 that the worker's own round-2 product contradicts.
+    fn false_refusal(
+        &self,
+        shard: usize,
+        round: u8,
+        reason: crate::messages::RefusalReason,
+        env: &Envelope,
+    ) -> Option<Offence> {
+        use crate::messages::RefusalReason::LinkContradictsProduct;
+        let slot = &self.slots[shard];
+        let product = slot.accepted[1].as_ref()?;
+        if round != 3 || reason != LinkContradictsProduct || product.worker != env.worker {
+            return None;
+        }
+        let offence = Offence::FalseRefusal {
+            product: product.clone(),
+            refusal: env.clone(),
+            challenges: slot.history.get(..2)?.to_vec(),
+        };
+        let cert = BlameCertificate {
+            public_inputs: self.public_inputs.clone(),
+            offence,
+        };
+        cert.verify(&self.key.vk).ok().map(|_| cert.offence)
+    }
+
+    fn on_refusal(&mut self, shard: usize, reason: crate::messages::RefusalReason) {
+        self.slots[shard].refusals += 1;
+        tracing::warn!(shard, %reason, "worker refused");
+        // A refusal is never blamed. One spare double-checks it; a second refusal ends
+        // the job with the refusal as the error.
+        if self.slots[shard].refusals >= 2 || self.idle.is_empty() {
+            self.fail(ProtocolError::Refused { shard, reason });
+        } else {
+            self.reassign(shard, ReassignReason::Refused);
+        }
+    }
+
+    fn blame(&mut self, shard: usize, offence: Offence) {
+        let cert = BlameCertificate {
+            public_inputs: self.public_inputs.clone(),
+            offence,
+        };
+        debug_assert!(
+            cert.verify(&self.key.vk).is_ok(),
+            "emitted an unprovable blame"
+        );
+        tracing::warn!(shard, worker = %cert.worker(), offence = cert.offence.name(), "worker blamed");
+        // Forget what this worker sent from the offending round on.
+        let from = match &cert.offence {
+            Offence::Equivocation { first, .. } => first.round,
+            Offence::Malformed { envelope } => envelope.round,
+            Offence::LocalIdentity { .. } => 4,
+            Offence::BadOpening { .. } => 5,
+            Offence::FalseRefusal { .. } => 2,
+        } as usize;
+        for a in self.slots[shard].accepted[from - 1..].iter_mut() {
+            *a = None;
+        }
+        self.events
+            .push_back(CoordinatorEvent::Blame(Box::new(cert)));
+        self.reassign(shard, ReassignReason::Blamed);
+    }
+
+    fn reassign(&mut self, shard: usize, reason: ReassignReason) {
+        let from = self.slots[shard].holder;
+        self.retired.insert(from);
+        let Some(to) = self.idle.pop_front() else {
+            self.fail(ProtocolError::NotEnoughWorkers {
+                needed: self.slots.len() + self.retired.len(),
+                available: self.allowed.len(),
+            });
+            return;
+        };
+        self.slots[shard].holder = to;
+        self.events.push_back(CoordinatorEvent::Reassigned {
+            shard,
+            from,
+            to,
+            reason,
+        });
+        self.events.push_back(CoordinatorEvent::Assign {
+            worker: to,
+            shard,
+            directive: Directive::Resume {
+                attempt: self.attempt,
+                history: self.slots[shard].history.clone(),
+                send_from: 1,
+            },
+        });
+    }
+
+    /// Builds a fresh inner aggregator fed with every accepted message of rounds
+    /// `1..=upto`; returns the challenges it broadcast after the last of those rounds.
+    fn rebuild(&mut self, upto: usize) -> Result<Vec<AggregatorMessage>, ProtocolError> {
+        self.inner = Aggregator::new(
+            self.key.clone(),
+            self.public_inputs.clone(),
+            self.job_key,
+            AggregatorOptions::default(),
+        )?;
+        let mut last = vec![None; self.slots.len()];
+        for r in 0..upto {
+            for (shard, slot) in self.slots.iter().enumerate() {
+                let msg = slot.accepted[r]
+                    .as_ref()
+                    .ok_or_else(|| ProtocolError::UnexpectedMessage("replay gap".into()))?
+                    .message()?;
+                self.inner.handle_message(shard, msg)?;
+            }
+            while let Some(ev) = self.inner.poll_event() {
+                match ev {
+                    AggregatorEvent::Send { shard, message } => last[shard] = Some(message),
+                    AggregatorEvent::Failed(e) => return Err(e),
+                    AggregatorEvent::ProofReady(_) => {}
+                }
+            }
+        }
+        Ok(last.into_iter().flatten().collect())
+    }
+
+    /// A takeover's message for an earlier round differs from the accepted one: the
+    /// transcript changes from that round on. Start a new attempt from there, keeping
+    /// every message of earlier rounds and the other shards' messages of that round.
+    fn rewind(&mut self, shard: usize, env: Envelope) {
+        let d = env.round as usize;
+        tracing::warn!(
+            shard,
+            round = d,
+            "takeover diverges: rewinding the transcript"
+        );
+        self.attempt += 1;
+        self.slots[shard].accepted[d - 1] = Some(env);
+        for slot in self.slots.iter_mut() {
+            for a in slot.accepted[d..].iter_mut() {
+                *a = None;
+            }
+            slot.history.truncate(d - 1);
+        }
+        self.round = d as u8;
+        self.resync = true;
+        if self.pending_shards().is_empty() {
+            self.complete_round();
+        }
+    }
+
+    fn complete_round(&mut self) {
+        let r = self.round as usize;
+        // The inner aggregator is rebuilt when it is not exactly one round behind.
+        if self.inner.round() as usize != r || self.inner.is_done() {
+            if let Err(e) = self.rebuild(r - 1) {
+                return self.fail(e);
+            }
+        }
+        for shard in 0..self.slots.len() {
+            let msg = match self.slots[shard].accepted[r - 1]
+                .as_ref()
+                .map(|e| e.message())
+            {
+                Some(Ok(m)) => m,
+                _ => return self.fail(ProtocolError::UnexpectedMessage("round incomplete".into())),
+            };
+            if let Err(e) = self.inner.handle_message(shard, msg) {
+                return self.fail(e);
+            }
+        }
+        let mut sends = Vec::new();
+        while let Some(ev) = self.inner.poll_event() {
+            match ev {
+                AggregatorEvent::Send { shard, message } => sends.push((shard, message)),
+                AggregatorEvent::ProofReady(p) => {
+                    self.done = true;
+                    self.events.push_back(CoordinatorEvent::ProofReady(p));
+                    return;
+                }
+                AggregatorEvent::Failed(ProtocolError::ShareRejected { shard, .. }) if r == 5 => {
+                    let slot = &self.slots[shard];
+                    let messages: Vec<Envelope> = slot.accepted.iter().flatten().cloned().collect();
+                    let offence = Offence::BadOpening {
+                        messages,
+                        challenges: slot.history.clone(),
+                    };
+                    self.round = 5;
+                    self.blame(shard, offence);
+                    return;
+                }
+                AggregatorEvent::Failed(e) => return self.fail(e),
+            }
+        }
+        for (shard, message) in sends {
+            let slot = &mut self.slots[shard];
+            slot.history.truncate(r - 1);
+            slot.history.push(message.clone());
+            // After a rewind every holder gets the whole new history; otherwise just the
+            // next challenge.
+            let directive = if self.resync {
+                Directive::Resume {
+                    attempt: self.attempt,
+                    history: slot.history.clone(),
+                    send_from: r as u8 + 1,
+                }
+            } else {
+                Directive::Next {
+                    attempt: self.attempt,
+                    message,
+                }
+            };
+            self.events.push_back(CoordinatorEvent::Send {
+                worker: slot.holder,
+                directive,
+            });
+        }
+        self.resync = false;
+        self.round += 1;
+    }
+}

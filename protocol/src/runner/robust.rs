@@ -1,0 +1,351 @@
+//! The robust in-process runner: a [`Coordinator`] and signed workers (plus spares) in one
+//! process, every message passing through its wire encoding, with optional injected
+//! faults. Virtual time: when nothing is in flight and the job is unfinished, the open
+//! round's deadline is taken to have passed.
+
+use super::faults::{Fault, FaultSpec, corrupt, resign};
+use super::{Clock, Traffic, aggregator_job_key, shard_key};
+use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, ReassignReason};
+use crate::blame::BlameCertificate;
+use crate::envelope::Envelope;
+use crate::error::ProtocolError;
+use crate::keys::Preprocessed;
+use crate::layout::ShardWitness;
+use crate::proof::Proof;
+use crate::worker::{Directive, ShardInputs, SignedWorker};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use tutti_crypto::Fr;
+use tutti_crypto::identity::{WorkerId, WorkerIdentity};
+use tutti_crypto::scalars::derive_key;
+
+/// Options of a robust run.
+#[derive(Clone, Debug, Default)]
+pub struct JobOptions {
+    /// Secret from which identities, shard keys and the aggregator's key are derived.
+    pub job_secret: [u8; 32],
+    /// Idle workers ready to take over a shard.
+    pub spares: usize,
+    /// Injected faults.
+    pub faults: Vec<FaultSpec>,
+}
+
+/// A shard changing hands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reassignment {
+    /// The shard.
+    pub shard: usize,
+    /// Previous holder.
+    pub from: WorkerId,
+    /// New holder.
+    pub to: WorkerId,
+    /// Why.
+    pub reason: ReassignReason,
+}
+
+/// Everything a robust run produced.
+#[derive(Clone, Debug)]
+pub struct JobReport {
+    /// The proof (verified), if the job succeeded.
+    pub proof: Option<Proof>,
+    /// Why the job failed, if it did.
+    pub error: Option<ProtocolError>,
+    /// Certificates against workers proven faulty.
+    pub blamed: Vec<BlameCertificate>,
+    /// Shards that changed hands.
+    pub reassigned: Vec<Reassignment>,
+    /// Attempts (1 when the transcript never had to be rewound).
+    pub attempts: u32,
+    /// Identities of the workers: index k < M first held shard k, the rest were spares.
+    pub workers: Vec<WorkerId>,
+    /// Compute time of each worker (same order), in nanoseconds.
+    pub worker_nanos: Vec<u64>,
+    /// Compute time of the coordinator, in nanoseconds.
+    pub aggregator_nanos: u64,
+    /// Protocol bytes per worker (same order).
+    pub traffic: Vec<Traffic>,
+    /// Critical-path compute after the first reassignment (slowest worker plus
+    /// coordinator), in nanoseconds: what recovery costs when workers run in parallel.
+    pub recovery_nanos: u64,
+}
+
+impl JobReport {
+    /// The proof, or the error.
+    pub fn into_result(self) -> Result<Proof, ProtocolError> {
+        match (self.proof, self.error) {
+            (Some(p), _) => Ok(p),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(ProtocolError::UnexpectedMessage("no outcome".into())),
+        }
+    }
+}
+
+struct Node {
+    identity: WorkerIdentity,
+    worker: Option<SignedWorker>,
+    fault: Option<FaultSpec>,
+    original_shard: Option<usize>,
+    dead: bool,
+    silent: bool,
+    nanos: u64,
+    nanos_after_fault: u64,
+    traffic: Traffic,
+}
+
+/// The identity of worker `k` of a job.
+pub fn worker_identity(job_secret: &[u8; 32], k: usize) -> WorkerIdentity {
+    WorkerIdentity::from_seed(&derive_key(job_secret, format!("identity/{k}").as_bytes()))
+}
+
+/// Runs one job with a coordinator, M workers and `options.spares` spares.
+pub fn run_job(
+    pre: &Preprocessed,
+    witnesses: Vec<ShardWitness>,
+    public_inputs: &[Fr],
+    options: &JobOptions,
+    clock: &dyn Clock,
+) -> Result<JobReport, ProtocolError> {
+    let vk = &pre.aggregator.vk;
+    let m = vk.shape.shards;
+    if witnesses.len() != m || pre.proving_keys.len() != m {
+        return Err(ProtocolError::Mismatch(format!(
+            "{} witnesses and {} proving keys for {m} shards",
+            witnesses.len(),
+            pre.proving_keys.len()
+        )));
+    }
+    let span = tracing::info_span!("job", shards = m, spares = options.spares);
+    let _enter = span.enter();
+    let secret = options.job_secret;
+    let job_id = derive_key(&secret, b"job-id");
+    let n = m + options.spares;
+    let mut nodes: Vec<Node> = (0..n)
+        .map(|k| Node {
+            identity: worker_identity(&secret, k),
+            worker: None,
+            fault: options
+                .faults
+                .iter()
+                .find(|f| f.shard == k && k < m)
+                .copied(),
+            original_shard: (k < m).then_some(k),
+            dead: false,
+            silent: false,
+            nanos: 0,
+            nanos_after_fault: 0,
+            traffic: Traffic::default(),
+        })
+        .collect();
+    let ids: Vec<WorkerId> = nodes.iter().map(|n| n.identity.id()).collect();
+    let index: HashMap<WorkerId, usize> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
+    let keys: Vec<Arc<_>> = pre
+        .proving_keys
+        .iter()
+        .map(|k| Arc::new(k.clone()))
+        .collect();
+    let mut coord = Coordinator::new(
+        Arc::new(pre.aggregator.clone()),
+        public_inputs.to_vec(),
+        aggregator_job_key(&secret),
+        job_id,
+        ids.clone(),
+    )?;
+    coord.start();
+    let mut report = JobReport {
+        proof: None,
+        error: None,
+        blamed: Vec::new(),
+        reassigned: Vec::new(),
+        attempts: 1,
+        workers: ids.clone(),
+        worker_nanos: Vec::new(),
+        aggregator_nanos: 0,
+        traffic: Vec::new(),
+        recovery_nanos: 0,
+    };
+    let mut inbox: VecDeque<(usize, Vec<u8>)> = VecDeque::new();
+    let mut lost: Vec<WorkerId> = Vec::new();
+    let mut fault_seen = false;
+    let mut agg_after_fault = 0u64;
+    loop {
+        while let Some(ev) = coord.poll_event() {
+            match ev {
+                CoordinatorEvent::Assign {
+                    worker,
+                    shard,
+                    directive,
+                } => {
+                    let k = index[&worker];
+                    let node = &mut nodes[k];
+                    let inputs = ShardInputs {
+                        key: keys[shard].clone(),
+                        witness: witnesses[shard].clone(),
+                        public_inputs: public_inputs.to_vec(),
+                        shard_key: shard_key(&secret, shard),
+                    };
+                    node.worker =
+                        Some(SignedWorker::new(node.identity.clone(), job_id, vk, inputs));
+                    if node.original_shard != Some(shard) {
+                        node.fault = None;
+                    }
+                    deliver(
+                        node, &directive, clock, fault_seen, &mut inbox, k, &mut lost,
+                    );
+                }
+                CoordinatorEvent::Send { worker, directive } => {
+                    let k = index[&worker];
+                    deliver(
+                        &mut nodes[k],
+                        &directive,
+                        clock,
+                        fault_seen,
+                        &mut inbox,
+                        k,
+                        &mut lost,
+                    );
+                }
+                CoordinatorEvent::Blame(c) => report.blamed.push(*c),
+                CoordinatorEvent::Reassigned {
+                    shard,
+                    from,
+                    to,
+                    reason,
+                } => {
+                    fault_seen = true;
+                    report.reassigned.push(Reassignment {
+                        shard,
+                        from,
+                        to,
+                        reason,
+                    });
+                }
+                CoordinatorEvent::ProofReady(p) => report.proof = Some(*p),
+                CoordinatorEvent::Failed(e) => report.error = Some(e),
+            }
+        }
+        if coord.is_done() {
+            break;
+        }
+        let t0 = clock.now_nanos();
+        if let Some(w) = lost.pop() {
+            coord.handle_worker_lost(w);
+        } else if let Some((k, bytes)) = inbox.pop_front() {
+            let _ = coord.handle_message(ids[k], &bytes);
+        } else {
+            // Nothing in flight: the open round's deadline passes.
+            let round = coord.round();
+            let pending = coord.pending_shards();
+            if pending.is_empty() {
+                return Err(ProtocolError::UnexpectedMessage(
+                    "the coordinator is stuck with nothing pending".into(),
+                ));
+            }
+            for shard in pending {
+                coord.handle_timeout(shard, round);
+            }
+        }
+        let dt = clock.now_nanos() - t0;
+        report.aggregator_nanos += dt;
+        if fault_seen {
+            agg_after_fault += dt;
+        }
+    }
+    report.attempts = coord.attempt() + 1;
+    report.worker_nanos = nodes.iter().map(|n| n.nanos).collect();
+    report.traffic = nodes.iter().map(|n| n.traffic).collect();
+    report.recovery_nanos = if fault_seen {
+        nodes.iter().map(|n| n.nanos_after_fault).max().unwrap_or(0) + agg_after_fault
+    } else {
+        0
+    };
+    Ok(report)
+}
+
+fn deliver(
+    node: &mut Node,
+    directive: &Directive,
+    clock: &dyn Clock,
+    fault_seen: bool,
+    inbox: &mut VecDeque<(usize, Vec<u8>)>,
+    k: usize,
+    lost: &mut Vec<WorkerId>,
+) {
+    if node.dead {
+        return;
+    }
+    let bytes = directive.to_bytes();
+    node.traffic.received += bytes.len();
+    let Ok(directive) = Directive::from_bytes(&bytes) else {
+        return;
+    };
+    let Some(worker) = node.worker.as_mut() else {
+        return;
+    };
+    let t0 = clock.now_nanos();
+    let envelopes = worker.handle(&directive);
+    let dt = clock.now_nanos() - t0;
+    node.nanos += dt;
+    if fault_seen {
+        node.nanos_after_fault += dt;
+    }
+    for env in envelopes {
+        for out in apply_fault(node, env, lost) {
+            let wire = out.wire_bytes();
+            node.traffic.sent += wire.len();
+            inbox.push_back((k, wire));
+        }
+    }
+}
+
+/// What a (possibly faulty) worker actually sends in place of `env`.
+fn apply_fault(node: &mut Node, env: Envelope, lost: &mut Vec<WorkerId>) -> Vec<Envelope> {
+    if node.dead || node.silent {
+        return Vec::new();
+    }
+    let Some(spec) = node.fault else {
+        return vec![env];
+    };
+    if env.round < spec.round {
+        return vec![env];
+    }
+    let at = env.round == spec.round;
+    let msg = match env.message() {
+        Ok(m) => m,
+        Err(_) => return vec![env],
+    };
+    match spec.fault {
+        Fault::Crash => {
+            node.dead = true;
+            lost.push(node.identity.id());
+            Vec::new()
+        }
+        Fault::Stall => {
+            node.silent = true;
+            Vec::new()
+        }
+        Fault::WrongCommitment
+        | Fault::WrongEvaluation
+        | Fault::BadOpening
+        | Fault::WrongProduct
+            if at =>
+        {
+            vec![resign(&node.identity, &env, &corrupt(spec.fault, &msg))]
+        }
+        Fault::Equivocate if at => {
+            let other = resign(&node.identity, &env, &corrupt(spec.fault, &msg));
+            vec![env, other]
+        }
+        Fault::BadSignature if at => {
+            let mut bad = env;
+            bad.signature[0] ^= 1;
+            vec![bad]
+        }
+        Fault::Replay if at => {
+            let mut foreign = env.clone();
+            foreign.job_id[0] ^= 1;
+            let replayed = resign(&node.identity, &foreign, &msg);
+            vec![replayed, env]
+        }
+        _ => vec![env],
+    }
+}

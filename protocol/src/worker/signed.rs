@@ -1,0 +1,288 @@
+//! `SignedWorker`: the worker as a network peer. It signs every message, answers
+//! [`Directive`]s, and takes over or resumes a shard at any round by replaying the
+//! challenges it is given — deterministic re-execution makes the replayed messages
+//! byte-identical to the ones an honest predecessor sent.
+
+use super::{ShardInputs, Worker};
+use crate::envelope::{Envelope, JobId, answers_digest, job_context};
+use crate::error::ProtocolError;
+use crate::keys::VerifyingKey;
+use crate::messages::{AggregatorMessage, RefusalReason, WorkerMessage};
+use std::sync::Arc;
+use tutti_crypto::identity::WorkerIdentity;
+
+/// What the aggregator tells a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Directive {
+    /// Continue the attempt with the next challenge.
+    Next {
+        /// The attempt.
+        attempt: u32,
+        /// The challenge.
+        message: AggregatorMessage,
+    },
+    /// Take (or resume) the shard: replay `history` and send rounds `send_from` onward.
+    Resume {
+        /// The attempt.
+        attempt: u32,
+        /// Every challenge of the attempt so far, in order.
+        history: Vec<AggregatorMessage>,
+        /// First round whose message to send.
+        send_from: u8,
+    },
+}
+
+impl Directive {
+    /// Canonical encoding: tag 1 (Next): attempt u32, message; tag 2 (Resume): attempt
+    /// u32, send_from u8, count u8, then each message as length u8 and bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Directive::Next { attempt, message } => {
+                let mut out = vec![1];
+                out.extend_from_slice(&attempt.to_be_bytes());
+                out.extend_from_slice(&message.to_bytes());
+                out
+            }
+            Directive::Resume {
+                attempt,
+                history,
+                send_from,
+            } => {
+                let mut out = vec![2];
+                out.extend_from_slice(&attempt.to_be_bytes());
+                out.push(*send_from);
+                out.push(history.len() as u8);
+                for m in history {
+                    let b = m.to_bytes();
+                    out.push(b.len() as u8);
+                    out.extend_from_slice(&b);
+                }
+                out
+            }
+        }
+    }
+
+    /// Decodes a directive, rejecting anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let mut r = tutti_crypto::encoding::Reader::new(bytes, "directive");
+        let d = match r.u8()? {
+            1 => {
+                let attempt = r.u32()?;
+                let rest = r.take(r.remaining())?;
+                Directive::Next {
+                    attempt,
+                    message: AggregatorMessage::from_bytes(rest)?,
+                }
+            }
+            2 => {
+                let attempt = r.u32()?;
+                let send_from = r.u8()?;
+                let n = r.u8()? as usize;
+                if n > 4 {
+                    return Err(ProtocolError::UnexpectedMessage(format!(
+                        "a history of {n} challenges (at most 4)"
+                    )));
+                }
+                let mut history = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let len = r.u8()? as usize;
+                    history.push(AggregatorMessage::from_bytes(r.take(len)?)?);
+                }
+                Directive::Resume {
+                    attempt,
+                    history,
+                    send_from,
+                }
+            }
+            t => {
+                return Err(ProtocolError::UnexpectedMessage(format!(
+                    "unknown directive tag {t}"
+                )));
+            }
+        };
+        r.finish()?;
+        Ok(d)
+    }
+}
+
+/// A worker with a signing identity, bound to one job and one shard.
+#[derive(Debug)]
+pub struct SignedWorker {
+    identity: WorkerIdentity,
+    job_id: JobId,
+    context: [u8; 32],
+    inputs: ShardInputs,
+    checks: bool,
+    engine: Option<Worker>,
+    history: Vec<AggregatorMessage>,
+    produced: Vec<WorkerMessage>,
+    refused: bool,
+    key_mismatch: bool,
+}
+
+fn refusal_reason(e: &ProtocolError) -> RefusalReason {
+    match e {
+        ProtocolError::GateUnsatisfied { row, .. } => {
+            RefusalReason::GateUnsatisfied { row: *row as u32 }
+        }
+        ProtocolError::LinkBroken { .. } => RefusalReason::LinkContradictsProduct,
+        ProtocolError::Refused { reason, .. } => *reason,
+        _ => RefusalReason::ConstraintNotSatisfied,
+    }
+}
+
+impl SignedWorker {
+    /// A worker for `inputs`; it refuses at once if its key does not match `vk`.
+    pub fn new(
+        identity: WorkerIdentity,
+        job_id: JobId,
+        vk: &VerifyingKey,
+        inputs: ShardInputs,
+    ) -> Self {
+        let context = job_context(vk, &inputs.public_inputs);
+        let shard = inputs.key.shard;
+        let consistent = vk.shard_fixed.get(shard) == Some(&inputs.key.commitments)
+            && vk.lagrange_y.get(shard) == Some(&inputs.key.row.lagrange_base())
+            && vk.shape == inputs.key.shape
+            && vk.delta == inputs.key.delta
+            && inputs.public_inputs.len() == vk.public_positions.len();
+        SignedWorker {
+            identity,
+            job_id,
+            context,
+            inputs,
+            checks: true,
+            engine: None,
+            history: Vec::new(),
+            produced: Vec::new(),
+            refused: false,
+            key_mismatch: !consistent,
+        }
+    }
+
+    /// Disables witness checks (to model a worker that pushes a bad witness through).
+    pub fn without_witness_checks(mut self) -> Self {
+        self.checks = false;
+        self
+    }
+
+    /// The shard.
+    pub fn shard(&self) -> usize {
+        self.inputs.key.shard
+    }
+
+    /// The worker's identity.
+    pub fn identity(&self) -> &WorkerIdentity {
+        &self.identity
+    }
+
+    fn seal(&self, attempt: u32, msg: &WorkerMessage) -> Envelope {
+        let round = msg.round() as usize;
+        let answers = answers_digest(&self.history[..(round - 1).min(self.history.len())]);
+        Envelope::seal(
+            &self.identity,
+            self.job_id,
+            attempt,
+            self.shard() as u32,
+            self.context,
+            answers,
+            msg,
+        )
+    }
+
+    fn fresh_engine(&self) -> Worker {
+        let w = Worker::new(self.inputs.clone());
+        if self.checks {
+            w
+        } else {
+            w.without_witness_checks()
+        }
+    }
+
+    /// Runs the engine over `self.history`, producing any messages not produced yet.
+    fn advance(&mut self) {
+        if self.refused {
+            return;
+        }
+        if self.engine.is_none() {
+            let mut e = self.fresh_engine();
+            match e.start() {
+                Ok(m) => self.produced = vec![m],
+                Err(err) => {
+                    self.produced = vec![WorkerMessage::Refusal {
+                        round: 1,
+                        reason: refusal_reason(&err),
+                    }];
+                    self.refused = true;
+                    return;
+                }
+            }
+            self.engine = Some(e);
+        }
+        while self.produced.len() <= self.history.len() && self.produced.len() < 5 {
+            let k = self.produced.len();
+            let Some(engine) = self.engine.as_mut() else {
+                return;
+            };
+            match engine.handle(&self.history[k - 1]) {
+                Ok(m) => self.produced.push(m),
+                Err(err) => {
+                    self.produced.push(WorkerMessage::Refusal {
+                        round: k as u8 + 1,
+                        reason: refusal_reason(&err),
+                    });
+                    self.refused = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles a directive; returns the signed messages to send.
+    pub fn handle(&mut self, d: &Directive) -> Vec<Envelope> {
+        let span = tracing::debug_span!("worker", shard = self.shard(), id = %self.identity.id());
+        let _enter = span.enter();
+        let (attempt, send_from) = match d {
+            Directive::Next { attempt, message } => {
+                if self.history.len() >= 4 {
+                    return Vec::new();
+                }
+                self.history.push(message.clone());
+                (*attempt, self.history.len() as u8 + 1)
+            }
+            Directive::Resume {
+                attempt,
+                history,
+                send_from,
+            } => {
+                let keeps_prefix = history.len() >= self.history.len()
+                    && history[..self.history.len()] == self.history[..];
+                if !keeps_prefix || self.refused {
+                    // Different challenges: rebuild and replay from scratch.
+                    self.engine = None;
+                    self.produced.clear();
+                    self.refused = false;
+                }
+                self.history = history.iter().take(4).cloned().collect();
+                (*attempt, *send_from)
+            }
+        };
+        if self.key_mismatch {
+            // Inconsistent key: refuse round 1 outright.
+            let msg = WorkerMessage::Refusal {
+                round: 1,
+                reason: RefusalReason::KeyMismatch,
+            };
+            return vec![self.seal(attempt, &msg)];
+        }
+        self.advance();
+        self.produced
+            .iter()
+            .filter(|m| m.round() >= send_from.max(1))
+            .map(|m| self.seal(attempt, m))
+            .collect()
+    }
+}
+
+/// A shared, cheaply cloned verifying key.
+pub type SharedVerifyingKey = Arc<VerifyingKey>;
