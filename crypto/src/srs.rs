@@ -466,14 +466,20 @@ impl SrsFile {
         if header.insecure {
             tracing::warn!(path = %path.display(), "this SRS was generated from a public seed: INSECURE, for development only");
         }
+        let agg = AggregatorSrs {
+            header,
+            y_powers,
+            lagrange_y,
+            g2,
+        };
+        if !check_aggregator_part(&agg) {
+            return Err(bad(
+                "the Y part is inconsistent with the G2 part (pairing check failed)".into(),
+            ));
+        }
         Ok(SrsFile {
             path: path.to_path_buf(),
-            agg: AggregatorSrs {
-                header,
-                y_powers,
-                lagrange_y,
-                g2,
-            },
+            agg,
             row_len: rl,
             row_digests,
             rows_offset,

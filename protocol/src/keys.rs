@@ -212,6 +212,11 @@ impl VerifyingKey {
                     "public input position ({s}, {row}) lies outside the usable rows"
                 )));
             }
+            if public_positions.contains(&(s, row)) {
+                return Err(ProtocolError::Mismatch(format!(
+                    "public input position ({s}, {row}) appears twice"
+                )));
+            }
             public_positions.push((s, row));
         }
         let m = shape.shards;
@@ -233,6 +238,18 @@ impl VerifyingKey {
             lagrange_y.push(r.g1()?);
         }
         r.finish()?;
+        // The bivariate commitments are the sums of the per-shard ones.
+        for (p, total) in fixed.iter().enumerate() {
+            let sum: G1Projective = shard_fixed
+                .iter()
+                .map(|c: &[G1Affine; FIXED_POLYS]| c[p].into_group())
+                .sum();
+            if sum.into_affine() != *total {
+                return Err(ProtocolError::Mismatch(format!(
+                    "verifying key: fixed commitment {p} is not the sum of the per-shard commitments"
+                )));
+            }
+        }
         Ok(VerifyingKey {
             shape,
             delta,
@@ -329,20 +346,48 @@ pub fn aggregator_key(
     })
 }
 
+/// `L_0(X) = (X^T − 1)/(T·(X − 1))` on the quotient coset of size 4T.
+///
+/// `X^T` takes only four values on the coset (`offset^T·(ω_4T^T)^(k mod 4)`), so this
+/// costs one batched inversion and no per-point exponentiation.
+pub fn lagrange_first_on_coset(shape: Shape) -> Result<Vec<Fr>, ProtocolError> {
+    let t = shape.shard_gates;
+    let coset = quotient_coset(shape)?;
+    let offset_t = coset_offset().pow([t as u64]);
+    let fourth = coset.group_gen().pow([t as u64]);
+    let one = Fr::from(1u64);
+    let zx: Vec<Fr> = (0..4u64)
+        .map(|j| offset_t * fourth.pow([j]) - one)
+        .collect();
+    let t_fr = Fr::from(t as u64);
+    let mut denom: Vec<Fr> = coset.elements().map(|p| t_fr * (p - one)).collect();
+    ark_ff::batch_inversion(&mut denom);
+    denom
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(k, d)| *d *= zx[k % 4]);
+    Ok(denom)
+}
+
 /// Evaluates a shard's Lagrange basis polynomials of H_X on the quotient coset
 /// (`L_row(X)` for one row), used for public inputs and the first/last-row terms.
+///
+/// `L_row(X) = L_0(ω_X^{−row}·X)`, and multiplying a coset point by `ω_X^{−row}` moves it
+/// `4·row` places back on the coset (`ω_X = ω_4T^4`), so `L_row` is `L_0` rotated.
 pub fn lagrange_on_coset(shape: Shape, row: usize) -> Result<Vec<Fr>, ProtocolError> {
-    let t = shape.shard_gates;
-    let dx = shape.x_domain();
-    let coset = quotient_coset(shape)?;
-    let wi = dx.group_gen().pow([row as u64]);
-    let n_inv = Fr::from(t as u64).inverse().unwrap_or_default();
-    let pts: Vec<Fr> = coset.elements().collect();
-    let mut denom: Vec<Fr> = pts.iter().map(|p| *p - wi).collect();
-    ark_ff::batch_inversion(&mut denom);
-    Ok(pts
-        .par_iter()
-        .zip(denom.par_iter())
-        .map(|(p, d)| wi * (p.pow([t as u64]) - Fr::from(1u64)) * n_inv * d)
-        .collect())
+    let first = lagrange_first_on_coset(shape)?;
+    Ok(rotate_on_coset(&first, row))
+}
+
+/// `L_row` on the quotient coset from `L_0` on it: entry k is `L_0`'s entry `k − 4·row`.
+pub fn rotate_on_coset(first: &[Fr], row: usize) -> Vec<Fr> {
+    let n = first.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let shift = (4 * row) % n;
+    let mut out = Vec::with_capacity(n);
+    out.extend_from_slice(&first[n - shift..]);
+    out.extend_from_slice(&first[..n - shift]);
+    out
 }

@@ -247,6 +247,11 @@ impl WorkerMessage {
                 let reason = RefusalReason::from_code(code, row).ok_or_else(|| {
                     ProtocolError::UnexpectedMessage(format!("unknown refusal code {code}"))
                 })?;
+                if reason.code() != (code, row) {
+                    return Err(ProtocolError::UnexpectedMessage(format!(
+                        "refusal code {code} carries row {row}; only code 1 names a row"
+                    )));
+                }
                 if !(1..=5).contains(&round) {
                     return Err(ProtocolError::UnexpectedMessage(format!(
                         "refusal of round {round}"

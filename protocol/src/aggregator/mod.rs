@@ -293,7 +293,7 @@ impl Aggregator {
         }
         let vk = &self.key.vk;
         self.w_values = yside::w_values(&self.got.products);
-        let blind = derive_scalars(&self.job_key, b"w-blinding", 2);
+        let blind = derive_scalars(&self.job_key, b"w-blinding", 3);
         self.w_coeffs = yside::w_polynomial(vk, &self.w_values, &blind);
         self.proof.w = commit(&self.key.y_powers, &self.w_coeffs)?.into_affine();
         self.proof.z = sum_points(&self.got.z);

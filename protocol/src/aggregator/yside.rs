@@ -25,7 +25,8 @@ pub fn w_values(products: &[Fr]) -> Vec<Fr> {
     w
 }
 
-/// W(Y) in coefficient form, blinded by `(c_1·Y + c_0)·Z_Y(Y)`.
+/// W(Y) in coefficient form, blinded by `(c_2·Y² + c_1·Y + c_0)·Z_Y(Y)` (three scalars:
+/// W is committed and opened at two points, y and ω_Y·y).
 pub fn w_polynomial(vk: &VerifyingKey, values: &[Fr], blinders: &[Fr]) -> Vec<Fr> {
     let mut c = vk.shape.y_domain().ifft(values);
     add_vanishing_multiple(&mut c, vk.shape.shards, blinders);
@@ -122,7 +123,9 @@ pub fn y_quotient(
         })
         .collect();
     let mut h = coset.ifft(&evals);
-    let bound = y_len(m);
+    // deg G(Y, x) ≤ max(4M − 4, 2M + 1), so deg H_Y ≤ max(3M − 4, M + 1).
+    let bound = (3 * m).saturating_sub(3).max(m + 2);
+    debug_assert!(bound <= y_len(m));
     if h.len() > bound && h[bound..].iter().any(|c| !c.is_zero()) {
         return Err(ProtocolError::Mismatch(
             "the Y-quotient is not a polynomial: the shards' evaluations are inconsistent".into(),

@@ -37,7 +37,9 @@ impl Clock for NoClock {
     }
 }
 
-/// Options of an in-process run.
+/// Options of an in-process run. The default job secret is all zeros: deterministic and
+/// handy for tests, but then every blinding scalar is public (no zero knowledge) and the
+/// share-check weights predictable. Real runs must set a fresh random secret.
 #[derive(Clone, Copy, Debug)]
 pub struct RunOptions {
     /// Secret from which every shard key and the aggregator's key are derived.

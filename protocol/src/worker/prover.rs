@@ -6,7 +6,7 @@
 use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::error::ProtocolError;
 use crate::keys::{ShardProvingKey, quotient_coset};
-use crate::layout::{Labels, ShardWitness, check_shard_gates};
+use crate::layout::{Labels, ShardWitness, WIRE_SHIFTS, check_shard_gates};
 use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, RefusalReason, Z_INDEX};
 use crate::verifier::quotient_stride;
 use ark_ec::CurveGroup;
@@ -18,6 +18,67 @@ use tutti_crypto::kzg::{commit, open};
 use tutti_crypto::poly::{add_vanishing_multiple, evaluate, linear_combination};
 use tutti_crypto::scalars::derive_scalars;
 use tutti_crypto::{Fr, G1Affine, G1Projective};
+
+/// Up to this many public rows in a shard, PI on the quotient coset is built from rotated
+/// copies of `L_0` instead of an iFFT and a coset FFT.
+const ROTATED_PUBLIC_ROWS: usize = 8;
+
+/// `combined_constraint` with the challenge- and shard-dependent constants computed once.
+/// Field arithmetic is exact, so it returns the same element at every point.
+struct HoistedConstraint {
+    /// β·K_k.
+    beta_shift: [Fr; 3],
+    /// γ + β·δ_Y.
+    gamma_delta: Fr,
+    beta: Fr,
+    gamma: Fr,
+    omega_last: Fr,
+    w: Fr,
+    w_next: Fr,
+    /// α, α², α³.
+    alpha: [Fr; 3],
+    /// α⁴·R_0·(W − 1): the Y-only term, constant on a shard.
+    y_only: Fr,
+}
+
+impl HoistedConstraint {
+    fn new(ch: &Challenges, omega_last: Fr, delta_y: Fr, w: Fr, w_next: Fr, r_first: Fr) -> Self {
+        let a1 = ch.alpha;
+        let a2 = a1 * a1;
+        let a3 = a2 * a1;
+        let a4 = a3 * a1;
+        HoistedConstraint {
+            beta_shift: WIRE_SHIFTS.map(|k| ch.beta * Fr::from(k)),
+            gamma_delta: ch.gamma + ch.beta * delta_y,
+            beta: ch.beta,
+            gamma: ch.gamma,
+            omega_last,
+            w,
+            w_next,
+            alpha: [a1, a2, a3],
+            y_only: a4 * (r_first * (w - Fr::one())),
+        }
+    }
+
+    #[inline]
+    fn eval(&self, c: &ConstraintInputs) -> Fr {
+        let [a, b, cw] = c.wires;
+        let q = c.selectors;
+        let gate = q[0] * a + q[1] * b + q[2] * cw + q[3] * a * b + q[4] + c.pi;
+        let mut f = Fr::one();
+        let mut g = Fr::one();
+        for k in 0..3 {
+            let w = c.wires[k];
+            f *= w + self.beta_shift[k] * c.x + self.gamma_delta;
+            g *= w + self.gamma + self.beta * c.sigmas[k];
+        }
+        let step = (c.x - self.omega_last) * (c.z_shift * g - c.z * f);
+        let start = c.l_first * (c.z - Fr::one());
+        let link = c.l_last * (self.w * c.z - self.w_next);
+        let [a1, a2, a3] = self.alpha;
+        gate + a1 * step + a2 * start + a3 * link + self.y_only
+    }
+}
 
 /// Everything a worker is given to prove one shard.
 #[derive(Clone, Debug)]
@@ -115,7 +176,8 @@ impl ShardProver {
             })
             .collect();
         let c = commit_affine(&key.row.bases, &[&wires[0], &wires[1], &wires[2]])?;
-        self.state.wires = Some([wires[0].clone(), wires[1].clone(), wires[2].clone()]);
+        let mut wires = wires.into_iter();
+        self.state.wires = Some(std::array::from_fn(|_| wires.next().unwrap_or_default()));
         Ok([c[0], c[1], c[2]])
     }
 
@@ -178,11 +240,11 @@ impl ShardProver {
         w: Fr,
         w_next: Fr,
     ) -> Result<[G1Affine; QUOTIENT_PIECES], ProtocolError> {
-        let Some(wires) = self.state.wires.clone() else {
+        if self.state.wires.is_none() {
             return Err(ProtocolError::UnexpectedMessage(
                 "round 3 before round 1".into(),
             ));
-        };
+        }
         if self.state.z.is_empty() {
             return Err(ProtocolError::UnexpectedMessage(
                 "round 3 before round 2".into(),
@@ -195,14 +257,25 @@ impl ShardProver {
         }
         self.state.challenges.alpha = alpha;
         let ch = self.state.challenges;
+        let Some(wires) = self.state.wires.as_ref() else {
+            return Err(ProtocolError::UnexpectedMessage(
+                "round 3 before round 1".into(),
+            ));
+        };
         let coset = quotient_coset(key.shape)?;
         let n = coset.size();
         let ev = |c: &Vec<Fr>| coset.fft(c);
-        let (wc, zc): (Vec<Vec<Fr>>, Vec<Fr>) =
-            rayon::join(|| wires.par_iter().map(ev).collect(), || ev(&self.state.z));
-        let pi = self.public_input_coset(&coset)?;
-        let l_first = crate::keys::lagrange_on_coset(key.shape, 0)?;
-        let l_last = crate::keys::lagrange_on_coset(key.shape, t - 1)?;
+        let ((wc, zc), (l_first, points)): ((Vec<Vec<Fr>>, Vec<Fr>), _) = rayon::join(
+            || rayon::join(|| wires.par_iter().map(ev).collect(), || ev(&self.state.z)),
+            || {
+                rayon::join(
+                    || crate::keys::lagrange_first_on_coset(key.shape),
+                    || coset.elements().collect::<Vec<Fr>>(),
+                )
+            },
+        );
+        let l_first = l_first?;
+        let pi = self.public_input_coset(&coset, &l_first)?;
         let dx = key.shape.x_domain();
         let omega_last = dx.group_gen().pow([(t - 1) as u64]);
         let delta_y = key.delta * key.shape.y_domain().group_gen().pow([shard as u64]);
@@ -214,29 +287,33 @@ impl ShardProver {
             .map(|j| offset_t * fourth.pow([j]) - Fr::one())
             .collect();
         ark_ff::batch_inversion(&mut zx_inv);
-        let points: Vec<Fr> = coset.elements().collect();
         let f = &key.fixed_coset;
+        // L_{T−1} is L_0 rotated by 4(T−1) ≡ −4 places on the coset: L_{T−1}[j] = L_0[j + 4].
+        let inputs_at = |j: usize| ConstraintInputs {
+            wires: [wc[0][j], wc[1][j], wc[2][j]],
+            selectors: [f[0][j], f[1][j], f[2][j], f[3][j], f[4][j]],
+            sigmas: [f[5][j], f[6][j], f[7][j]],
+            z: zc[j],
+            z_shift: zc[(j + 4) % n],
+            pi: pi.as_ref().map_or(Fr::zero(), |p| p[j]),
+            x: points[j],
+            delta_y,
+            l_first: l_first[j],
+            l_last: l_first[(j + 4) % n],
+            w,
+            w_next,
+            r_first,
+        };
+        // The same G as `combined_constraint`, with everything that does not depend on
+        // the point hoisted out of the loop (checked against it in debug builds).
+        let hoisted = HoistedConstraint::new(&ch, omega_last, delta_y, w, w_next, r_first);
         let quotient_evals: Vec<Fr> = (0..n)
             .into_par_iter()
-            .map(|j| {
-                let inputs = ConstraintInputs {
-                    wires: [wc[0][j], wc[1][j], wc[2][j]],
-                    selectors: [f[0][j], f[1][j], f[2][j], f[3][j], f[4][j]],
-                    sigmas: [f[5][j], f[6][j], f[7][j]],
-                    z: zc[j],
-                    z_shift: zc[(j + 4) % n],
-                    pi: pi.as_ref().map_or(Fr::zero(), |p| p[j]),
-                    x: points[j],
-                    delta_y,
-                    l_first: l_first[j],
-                    l_last: l_last[j],
-                    w,
-                    w_next,
-                    r_first,
-                };
-                combined_constraint(&inputs, &ch, omega_last) * zx_inv[j % 4]
-            })
+            .map(|j| hoisted.eval(&inputs_at(j)) * zx_inv[j % 4])
             .collect();
+        debug_assert!((0..n.min(8)).all(|j| {
+            hoisted.eval(&inputs_at(j)) == combined_constraint(&inputs_at(j), &ch, omega_last)
+        }));
         let mut h = coset.ifft(&quotient_evals);
         let stride = quotient_stride(t) as usize;
         let degree_bound = 3 * t + 7;
@@ -268,9 +345,12 @@ impl ShardProver {
         Ok([c[0], c[1], c[2]])
     }
 
+    /// `PI(X) = −Σ v·L_row(X)` on the quotient coset. With few public rows each `L_row`
+    /// is `L_0` rotated (4T multiplications a row); with many, one iFFT and one coset FFT.
     fn public_input_coset(
         &self,
         coset: &tutti_crypto::domain::Domain,
+        l_first: &[Fr],
     ) -> Result<Option<Vec<Fr>>, ProtocolError> {
         let key = self.key();
         if key.public_rows.is_empty() {
@@ -287,8 +367,21 @@ impl ShardProver {
             })?;
             values[row] = -*v;
         }
-        let coeffs = key.shape.x_domain().ifft(&values);
-        Ok(Some(coset.fft(&coeffs)))
+        let rows: Vec<usize> = (0..t).filter(|r| !values[*r].is_zero()).collect();
+        if rows.len() > ROTATED_PUBLIC_ROWS {
+            let coeffs = key.shape.x_domain().ifft(&values);
+            return Ok(Some(coset.fft(&coeffs)));
+        }
+        let n = l_first.len();
+        let pi = (0..n)
+            .into_par_iter()
+            .map(|k| {
+                rows.iter()
+                    .map(|r| values[*r] * l_first[(k + n - (4 * r) % n) % n])
+                    .sum()
+            })
+            .collect();
+        Ok(Some(pi))
     }
 
     /// All polynomials opened at x, in the order of [`OPENED_AT_X`].
