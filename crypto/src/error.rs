@@ -89,6 +89,44 @@ pub enum CryptoError {
     /// An evaluation point lies in an evaluation domain where a closed form is undefined.
     #[error("evaluation point lies in the evaluation domain")]
     PointInDomain,
+    /// Erasure-coding parameters are out of range (see [`crate::erasure::ErasureParams`]).
+    #[error("invalid erasure parameters ({data} data + {parity} parity fragments): {reason}")]
+    InvalidErasureParams {
+        /// Data fragments k requested.
+        data: usize,
+        /// Parity fragments m requested.
+        parity: usize,
+        /// What is accepted.
+        reason: &'static str,
+    },
+    /// Fragments did not match the digests recorded when the data was coded: whoever
+    /// supplied them sent corrupted (or forged) fragments.
+    #[error(
+        "erasure fragments {indices:?} do not match their recorded digests; their holders supplied corrupted fragments"
+    )]
+    CorruptFragments {
+        /// Indices of the fragments that failed their digest check (sorted, unique).
+        indices: Vec<u16>,
+    },
+    /// Fewer good fragments than data fragments were available, so the data cannot be
+    /// rebuilt.
+    #[error(
+        "cannot rebuild erasure-coded data: {good} good fragments available but {needed} are needed (corrupted fragments excluded: {corrupted:?}); fetch more fragments from other holders"
+    )]
+    NotEnoughFragments {
+        /// Distinct fragments that passed their digest check.
+        good: usize,
+        /// Fragments needed (the number of data fragments k).
+        needed: usize,
+        /// Indices of fragments that were excluded because they failed their digest check.
+        corrupted: Vec<u16>,
+    },
+    /// The digests, parameters and original length given to reconstruction do not
+    /// belong together (they were not recorded by one encoding).
+    #[error(
+        "inconsistent erasure layout: {0}; pass the parameters, digests and length recorded when the data was coded"
+    )]
+    ErasureLayout(String),
 }
 
 impl CryptoError {

@@ -12,6 +12,7 @@
 
 pub mod domain;
 pub mod encoding;
+pub mod erasure;
 mod error;
 pub mod identity;
 pub mod kzg;

@@ -113,6 +113,8 @@ impl Offence {
 pub struct BlameCertificate {
     /// The statement's public inputs (bound by the envelopes' job context).
     pub public_inputs: Vec<Fr>,
+    /// The hiding digest of the shard's private inputs (bound by the answers digests).
+    pub shard_inputs: [u8; 32],
     /// What happened.
     pub offence: Offence,
 }
@@ -168,7 +170,7 @@ impl BlameCertificate {
         let chain = |e: &Envelope| -> Result<(), ProtocolError> {
             let k = e.round as usize - 1;
             let ch = self.offence.challenges();
-            if k > ch.len() || e.answers != answers_digest(&ch[..k]) {
+            if k > ch.len() || e.answers != answers_digest(&self.shard_inputs, &ch[..k]) {
                 return Err(invalid(format!(
                     "the round-{} message does not answer the challenges given",
                     e.round
@@ -178,9 +180,9 @@ impl BlameCertificate {
         };
         match &self.offence {
             Offence::Equivocation { first, second } => {
-                let same_slot = first.attempt == second.attempt
-                    && first.round == second.round
-                    && first.answers == second.answers;
+                // Attempts may differ: an honest worker's message depends only on its
+                // inputs and the challenges it answers, both bound by `answers`.
+                let same_slot = first.round == second.round && first.answers == second.answers;
                 if !same_slot || first.payload == second.payload {
                     return Err(invalid(
                         "the two messages are not two answers to one question",
@@ -304,6 +306,7 @@ impl BlameCertificate {
     /// Canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![CERTIFICATE_VERSION, self.offence.kind()];
+        out.extend_from_slice(&self.shard_inputs);
         out.extend_from_slice(&(self.public_inputs.len() as u32).to_be_bytes());
         for v in &self.public_inputs {
             put_scalar(&mut out, v);
@@ -337,6 +340,7 @@ impl BlameCertificate {
             });
         }
         let kind = r.u8()?;
+        let shard_inputs = r.array::<32>()?;
         let n = r.u32()? as usize;
         if n.saturating_mul(32) > r.remaining() {
             return Err(invalid("more public inputs declared than present"));
@@ -358,6 +362,9 @@ impl BlameCertificate {
             challenges.push(AggregatorMessage::from_bytes(r.take(len)?)?);
         }
         r.finish()?;
+        if matches!(kind, 1 | 2) && !challenges.is_empty() {
+            return Err(invalid("this offence carries no challenges"));
+        }
         let mut it = envs.into_iter();
         let mut next = || it.next().ok_or_else(|| invalid("missing message"));
         let offence = match (kind, ne) {
@@ -387,6 +394,7 @@ impl BlameCertificate {
         };
         Ok(BlameCertificate {
             public_inputs,
+            shard_inputs,
             offence,
         })
     }

@@ -37,10 +37,14 @@ pub fn job_context(vk: &VerifyingKey, public_inputs: &[Fr]) -> [u8; 32] {
     keccak256(&data)
 }
 
-/// Digest of the challenges a worker has received in order (empty before round 1):
-/// `keccak256("tutti/answers/v1" || Σ len(msg) as u16 BE || msg bytes)`.
-pub fn answers_digest(history: &[AggregatorMessage]) -> [u8; 32] {
-    let mut data = b"tutti/answers/v1".to_vec();
+/// Digest of what a worker's next message answers: the digest of the shard inputs it
+/// was given and the challenges it has received in order (none before round 1):
+/// `keccak256("tutti/answers/v2" || inputs || Σ len(msg) as u16 BE || msg bytes)`.
+/// Binding the inputs means an honest worker never signs two different answers to one
+/// question, even if handed two different input sets.
+pub fn answers_digest(inputs: &[u8; 32], history: &[AggregatorMessage]) -> [u8; 32] {
+    let mut data = b"tutti/answers/v2".to_vec();
+    data.extend_from_slice(inputs);
     for m in history {
         let b = m.to_bytes();
         data.extend_from_slice(&(b.len() as u16).to_be_bytes());
@@ -62,7 +66,7 @@ pub struct Envelope {
     pub round: u8,
     /// [`job_context`] of the job.
     pub context: [u8; 32],
-    /// [`answers_digest`] of the challenges the worker had received.
+    /// [`answers_digest`] of the worker's inputs and the challenges it had received.
     pub answers: [u8; 32],
     /// The encoded [`WorkerMessage`].
     pub payload: Vec<u8>,

@@ -18,22 +18,35 @@ use tutti_protocol::worker::{Directive, ShardInputs, SignedWorker};
 struct Captured {
     envelopes: Vec<Envelope>,
     challenges: Vec<AggregatorMessage>,
+    inputs: [u8; 32],
 }
 
 /// Runs one honest worker against adversarial challenges; `link_ok` decides whether the
 /// link scalars agree with its product (otherwise it refuses at round 3).
 fn honest_worker(job: &common::Job, shard: usize, seed: u64, link_ok: bool) -> Captured {
+    honest_worker_with_key(job, shard, seed, link_ok, shard_key(&[7u8; 32], shard))
+}
+
+fn honest_worker_with_key(
+    job: &common::Job,
+    shard: usize,
+    seed: u64,
+    link_ok: bool,
+    key: [u8; 32],
+) -> Captured {
     let mut rng = StdRng::seed_from_u64(seed);
+    let inputs = ShardInputs {
+        key: Arc::new(job.pre.proving_keys[shard].clone()),
+        witness: job.witnesses[shard].clone(),
+        public_inputs: job.public_inputs.clone(),
+        shard_key: key,
+    };
+    let digest = inputs.digest();
     let mut w = SignedWorker::new(
         WorkerIdentity::from_seed(&[9u8; 32]),
         [1u8; 32],
         &job.pre.aggregator.vk,
-        ShardInputs {
-            key: Arc::new(job.pre.proving_keys[shard].clone()),
-            witness: job.witnesses[shard].clone(),
-            public_inputs: job.public_inputs.clone(),
-            shard_key: shard_key(&[7u8; 32], shard),
-        },
+        inputs,
     );
     let mut envelopes = w.handle(&Directive::Resume {
         attempt: 0,
@@ -97,12 +110,14 @@ fn honest_worker(job: &common::Job, shard: usize, seed: u64, link_ok: bool) -> C
     Captured {
         envelopes,
         challenges,
+        inputs: digest,
     }
 }
 
-fn rejected(job: &common::Job, offence: Offence) -> bool {
+fn rejected(job: &common::Job, inputs: [u8; 32], offence: Offence) -> bool {
     let cert = BlameCertificate {
         public_inputs: job.public_inputs.clone(),
+        shard_inputs: inputs,
         offence,
     };
     let ok = cert.verify(&job.pre.aggregator.vk).is_err();
@@ -120,29 +135,30 @@ proptest! {
         prop_assert_eq!(c.envelopes.len(), 5);
         let e = &c.envelopes;
         // Every offence with the true evidence.
-        prop_assert!(rejected(&job, Offence::LocalIdentity { evaluations: e[3].clone(), challenges: c.challenges[..3].to_vec() }), "framed");
-        prop_assert!(rejected(&job, Offence::BadOpening { messages: e.clone(), challenges: c.challenges.clone() }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::LocalIdentity { evaluations: e[3].clone(), challenges: c.challenges[..3].to_vec() }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::BadOpening { messages: e.clone(), challenges: c.challenges.clone() }), "framed");
         for env in e {
-            prop_assert!(rejected(&job, Offence::Malformed { envelope: env.clone() }), "framed");
-            prop_assert!(rejected(&job, Offence::Equivocation { first: env.clone(), second: env.clone() }), "framed");
+            prop_assert!(rejected(&job, c.inputs, Offence::Malformed { envelope: env.clone() }), "framed");
+            prop_assert!(rejected(&job, c.inputs, Offence::Equivocation { first: env.clone(), second: env.clone() }), "framed");
         }
-        prop_assert!(rejected(&job, Offence::FalseRefusal { product: e[1].clone(), refusal: e[2].clone(), challenges: c.challenges[..2].to_vec() }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::FalseRefusal { product: e[1].clone(), refusal: e[2].clone(), challenges: c.challenges[..2].to_vec() }), "framed");
         // Lying about the challenges the worker answered.
         let mut other = c.challenges.clone();
         other[2] = AggregatorMessage::EvaluationPoint { x: Fr::from(12345u64) };
-        prop_assert!(rejected(&job, Offence::LocalIdentity { evaluations: e[3].clone(), challenges: other[..3].to_vec() }), "framed");
-        prop_assert!(rejected(&job, Offence::BadOpening { messages: e.clone(), challenges: other }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::LocalIdentity { evaluations: e[3].clone(), challenges: other[..3].to_vec() }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::BadOpening { messages: e.clone(), challenges: other }), "framed");
         // Editing a signed message.
         let mut edited = e[3].clone();
         if let Ok(WorkerMessage::Evaluations { mut at_x, z_shift }) = edited.message() {
             at_x[0] += Fr::one();
             edited.payload = WorkerMessage::Evaluations { at_x, z_shift }.to_bytes();
         }
-        prop_assert!(rejected(&job, Offence::LocalIdentity { evaluations: edited.clone(), challenges: c.challenges[..3].to_vec() }), "framed");
-        prop_assert!(rejected(&job, Offence::Equivocation { first: e[3].clone(), second: edited }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::LocalIdentity { evaluations: edited.clone(), challenges: c.challenges[..3].to_vec() }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::Equivocation { first: e[3].clone(), second: edited }), "framed");
         // Another statement: the signed context does not match.
         let mut cert = BlameCertificate {
             public_inputs: job.public_inputs.iter().map(|v| *v + v).collect(),
+            shard_inputs: c.inputs,
             offence: Offence::LocalIdentity { evaluations: e[3].clone(), challenges: c.challenges[..3].to_vec() },
         };
         prop_assert!(cert.verify(&job.pre.aggregator.vk).is_err(), "framed");
@@ -150,7 +166,13 @@ proptest! {
         prop_assert!(cert.verify(&job.pre.aggregator.vk).is_err(), "framed");
         // Two answers to two different questions are not equivocation.
         let d = honest_worker(&job, shard, seed ^ 1, true);
-        prop_assert!(rejected(&job, Offence::Equivocation { first: e[3].clone(), second: d.envelopes[3].clone() }), "framed");
+        prop_assert!(rejected(&job, c.inputs, Offence::Equivocation { first: e[3].clone(), second: d.envelopes[3].clone() }), "framed");
+        // The same worker handed the same shard with another input set (another shard
+        // key) answers another question: its two round-1 messages are not equivocation.
+        let f = honest_worker_with_key(&job, shard, seed, true, [42u8; 32]);
+        prop_assert!(f.envelopes[0].payload != e[0].payload);
+        prop_assert!(rejected(&job, c.inputs, Offence::Equivocation { first: e[0].clone(), second: f.envelopes[0].clone() }), "framed");
+        prop_assert!(rejected(&job, f.inputs, Offence::Equivocation { first: e[0].clone(), second: f.envelopes[0].clone() }), "framed");
     }
 }
 
@@ -166,6 +188,7 @@ fn honest_refusal_cannot_be_called_false() {
         ));
         assert!(rejected(
             &job,
+            c.inputs,
             Offence::FalseRefusal {
                 product: c.envelopes[1].clone(),
                 refusal: c.envelopes[2].clone(),

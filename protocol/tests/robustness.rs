@@ -14,6 +14,7 @@ fn run(job: &common::Job, spares: usize, faults: Vec<FaultSpec>) -> JobReport {
         job_secret: [5u8; 32],
         spares,
         faults,
+        aggregator_restart_after: None,
     };
     run_job(
         &job.pre,
@@ -119,4 +120,94 @@ fn honest_run_has_no_blame_and_one_attempt() {
     check_outcome(&job, &report, &[]);
     assert!(report.blamed.is_empty() && report.reassigned.is_empty());
     assert_eq!(report.attempts, 1);
+}
+
+/// The aggregator dies mid-job and restarts from its journal: the job completes, and no
+/// worker is asked again for a message the journal already holds.
+#[test]
+fn aggregator_restart_resumes_from_the_journal() {
+    let job = common::random_job(4, 16, 24);
+    for after in [1usize, 5, 9, 13, 17] {
+        let options = JobOptions {
+            job_secret: [6u8; 32],
+            spares: 1,
+            faults: vec![FaultSpec {
+                shard: 2,
+                fault: Fault::BadOpening,
+                round: 5,
+            }],
+            aggregator_restart_after: Some(after),
+        };
+        let report = run_job(
+            &job.pre,
+            job.witnesses.clone(),
+            &job.public_inputs,
+            &options,
+            &NoClock,
+        )
+        .unwrap();
+        assert_eq!(
+            report.aggregator_restarts, 1,
+            "restart after {after} entries"
+        );
+        assert_eq!(
+            report.resent_after_restart, 0,
+            "restart after {after} entries"
+        );
+        check_outcome(&job, &report, &[2]);
+        assert_eq!(report.blamed.len(), 1);
+    }
+}
+
+mod mixes {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fault_strategy() -> impl Strategy<Value = (Fault, u8)> {
+        (0usize..Fault::ALL.len(), 0u8..5).prop_map(|(k, r)| {
+            let f = Fault::ALL[k];
+            let rounds = f.rounds();
+            let span = rounds.end() - rounds.start() + 1;
+            (f, rounds.start() + r % span)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Random mixes of faults on distinct shards, with a random number of spares: no
+        /// honest worker is ever blamed, every certificate verifies, and the job completes
+        /// whenever there are at least as many spares as faults that need a replacement.
+        #[test]
+        fn no_honest_worker_is_ever_blamed(
+            faults in proptest::collection::vec(fault_strategy(), 1..4),
+            spares in 0usize..4,
+            seed in 0u64..4,
+        ) {
+            let job = common::random_job(4, 16, 40 + seed);
+            let specs: Vec<FaultSpec> = faults
+                .iter()
+                .enumerate()
+                .map(|(shard, (fault, round))| FaultSpec { shard, fault: *fault, round: *round })
+                .collect();
+            let faulty: Vec<usize> = (0..specs.len()).collect();
+            let report = run(&job, spares, specs.clone());
+            let vk = &job.pre.aggregator.vk;
+            for cert in &report.blamed {
+                prop_assert!(cert.verify(vk).is_ok());
+                let k = report.workers.iter().position(|w| *w == cert.worker()).unwrap();
+                prop_assert!(faulty.contains(&k), "honest worker {} blamed for {}", k, cert.offence.name());
+            }
+            let needing = specs.iter().filter(|s| s.fault != Fault::Replay).count();
+            if spares >= needing {
+                let proof = report.proof.as_ref();
+                prop_assert!(proof.is_some(), "no proof with {} spares for {:?}: {:?}", spares, specs, report.error);
+                prop_assert!(verify(vk, &job.public_inputs, proof.unwrap()).is_ok());
+            } else if report.proof.is_none() {
+                prop_assert!(
+                    matches!(report.error, Some(ProtocolError::NotEnoughWorkers { .. })),
+                    "unexpected failure {:?}", report.error
+                );
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! and [`Coordinator::handle_worker_lost`] (from the driver's timers and transport).
 //! Output: [`Coordinator::poll_event`].
 
+use super::journal::{Journal, JournalEntry};
 use super::{Aggregator, AggregatorEvent, AggregatorOptions};
 use crate::blame::{BlameCertificate, Offence};
 use crate::checks;
@@ -34,6 +35,8 @@ pub enum ReassignReason {
     Blamed,
     /// The holder refused; a second worker confirms before the job fails.
     Refused,
+    /// A check failed but no certificate could prove it (should not happen).
+    Unprovable,
 }
 
 /// Why a message was ignored (not attributable, or not for now).
@@ -109,6 +112,7 @@ pub enum CoordinatorEvent {
 #[derive(Debug)]
 struct Slot {
     holder: WorkerId,
+    inputs: [u8; 32],
     accepted: [Option<Envelope>; 5],
     history: Vec<AggregatorMessage>,
     refusals: u8,
@@ -128,10 +132,11 @@ pub struct Coordinator {
     attempt: u32,
     round: u8,
     inner: Aggregator,
-    seen: HashMap<(WorkerId, u32, u32, u8, [u8; 32]), Envelope>,
+    seen: HashMap<(WorkerId, u32, u8, [u8; 32]), Envelope>,
     events: VecDeque<CoordinatorEvent>,
     resync: bool,
     done: bool,
+    journal: Option<Box<dyn Journal>>,
 }
 
 impl std::fmt::Debug for Coordinator {
@@ -146,15 +151,24 @@ impl std::fmt::Debug for Coordinator {
 
 impl Coordinator {
     /// A coordinator for one job. The first M workers of `workers` take shards 0..M in
-    /// order; the rest are spares. `job_key` seeds the aggregator's private randomness.
+    /// order; the rest are spares. `job_key` seeds the aggregator's private randomness;
+    /// `shard_inputs[i]` is the digest of shard i's private inputs
+    /// (`ShardInputs::digest`), which every worker's signature binds.
     pub fn new(
         key: Arc<AggregatorKey>,
         public_inputs: Vec<Fr>,
         job_key: [u8; 32],
         job_id: JobId,
         workers: Vec<WorkerId>,
+        shard_inputs: Vec<[u8; 32]>,
     ) -> Result<Self, ProtocolError> {
         let m = key.vk.shape.shards;
+        if shard_inputs.len() != m {
+            return Err(ProtocolError::Mismatch(format!(
+                "{} shard-input digests for {m} shards",
+                shard_inputs.len()
+            )));
+        }
         let distinct: HashSet<WorkerId> = workers.iter().copied().collect();
         if distinct.len() != workers.len() {
             return Err(ProtocolError::Mismatch("a worker is listed twice".into()));
@@ -174,8 +188,10 @@ impl Coordinator {
         let context = job_context(&key.vk, &public_inputs);
         let slots = workers[..m]
             .iter()
-            .map(|w| Slot {
+            .zip(shard_inputs)
+            .map(|(w, inputs)| Slot {
                 holder: *w,
+                inputs,
                 accepted: Default::default(),
                 history: Vec::new(),
                 refusals: 0,
@@ -198,7 +214,80 @@ impl Coordinator {
             events: VecDeque::new(),
             resync: false,
             done: false,
+            journal: None,
         })
+    }
+
+    /// Records every state-changing input in `journal` from now on.
+    pub fn with_journal(mut self, journal: Box<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Rebuilds a coordinator from its journal (after a restart): the same arguments as
+    /// [`Coordinator::new`], then every entry replayed. Nothing is asked of workers for
+    /// what the journal holds; call [`Coordinator::reissue`] to ask for what is missing.
+    pub fn resume(
+        key: Arc<AggregatorKey>,
+        public_inputs: Vec<Fr>,
+        job_key: [u8; 32],
+        job_id: JobId,
+        workers: Vec<WorkerId>,
+        shard_inputs: Vec<[u8; 32]>,
+        entries: &[JournalEntry],
+    ) -> Result<Self, ProtocolError> {
+        let mut c = Coordinator::new(key, public_inputs, job_key, job_id, workers, shard_inputs)?;
+        for e in entries {
+            match e {
+                JournalEntry::Message { from, wire } => {
+                    c.handle_message(*from, wire);
+                }
+                JournalEntry::Timeout { shard, round } => c.handle_timeout(*shard as usize, *round),
+                JournalEntry::WorkerLost { worker } => c.handle_worker_lost(*worker),
+            }
+        }
+        // What replay emitted was already acted on before the restart, except the final
+        // outcome.
+        let outcome: Vec<CoordinatorEvent> = c
+            .events
+            .drain(..)
+            .filter(|e| {
+                matches!(
+                    e,
+                    CoordinatorEvent::ProofReady(_) | CoordinatorEvent::Failed(_)
+                )
+            })
+            .collect();
+        c.events.extend(outcome);
+        Ok(c)
+    }
+
+    /// Asks the holder of every shard whose message for the open round is missing to
+    /// (re)take it: used after a restart, or by a driver that lost its connections.
+    pub fn reissue(&mut self) {
+        if self.done {
+            return;
+        }
+        for shard in self.pending_shards() {
+            let slot = &self.slots[shard];
+            self.events.push_back(CoordinatorEvent::Assign {
+                worker: slot.holder,
+                shard,
+                directive: Directive::Resume {
+                    attempt: self.attempt,
+                    history: slot.history.clone(),
+                    send_from: self.round,
+                },
+            });
+        }
+    }
+
+    fn record(&mut self, entry: JournalEntry) {
+        if let Some(Err(e)) = self.journal.as_mut().map(|j| j.append(&entry)) {
+            self.fail(ProtocolError::Mismatch(format!(
+                "cannot write the journal: {e}; stopping rather than losing accepted work"
+            )));
+        }
     }
 
     /// Hands every shard to its first worker.
@@ -265,7 +354,7 @@ impl Coordinator {
             return [0u8; 32];
         };
         let k = (round as usize).saturating_sub(1).min(slot.history.len());
-        answers_digest(&slot.history[..k])
+        answers_digest(&slot.inputs, &slot.history[..k])
     }
 
     /// Takes one signed message (compact wire form) from `from`.
@@ -291,7 +380,14 @@ impl Coordinator {
             tracing::warn!(worker = %from, "bad signature (or answers to challenges never sent)");
             return MessageOutcome::Ignored(BadSignature);
         }
-        self.handle_envelope(env)
+        let outcome = self.handle_envelope(env);
+        if matches!(outcome, MessageOutcome::Accepted | MessageOutcome::Blamed) {
+            self.record(JournalEntry::Message {
+                from,
+                wire: wire.to_vec(),
+            });
+        }
+        outcome
     }
 
     /// Takes one full signed envelope (already parsed).
@@ -313,7 +409,12 @@ impl Coordinator {
         if env.round == 0 || env.round > self.round {
             return MessageOutcome::Ignored(Early);
         }
-        let key = (env.worker, env.attempt, env.shard, env.round, env.answers);
+        if env.answers != self.expected_answers(env.shard, env.round) {
+            return MessageOutcome::Ignored(BadSignature);
+        }
+        // An honest worker's message is a function of its inputs and the challenges it
+        // answers, whatever the attempt: two different ones are equivocation.
+        let key = (env.worker, env.shard, env.round, env.answers);
         if let Some(prev) = self.seen.get(&key) {
             if prev.payload == env.payload {
                 return MessageOutcome::Duplicate;
@@ -355,22 +456,20 @@ impl Coordinator {
             return MessageOutcome::Accepted;
         }
         // r == open round. Check 4 on arrival.
-        if r == 4 {
-            if let (WorkerMessage::Evaluations { at_x, z_shift }, Some(ch)) =
-                (&msg, self.inner.challenges_for(shard))
-            {
-                let pi = checks::public_input_at(&self.key.vk, &self.public_inputs, shard, ch.x);
-                if !checks::local_identity_holds(&self.key.vk, shard, at_x, *z_shift, &ch, pi) {
-                    let challenges = self.slots[shard].history[..3].to_vec();
-                    self.blame(
-                        shard,
-                        Offence::LocalIdentity {
-                            evaluations: env,
-                            challenges,
-                        },
-                    );
-                    return MessageOutcome::Blamed;
-                }
+        if let (4, WorkerMessage::Evaluations { at_x, z_shift }, Some(ch)) =
+            (r, &msg, self.inner.challenges_for(shard))
+        {
+            let pi = checks::public_input_at(&self.key.vk, &self.public_inputs, shard, ch.x);
+            if !checks::local_identity_holds(&self.key.vk, shard, at_x, *z_shift, &ch, pi) {
+                let challenges = self.slots[shard].history[..3].to_vec();
+                self.blame(
+                    shard,
+                    Offence::LocalIdentity {
+                        evaluations: env,
+                        challenges,
+                    },
+                );
+                return MessageOutcome::Blamed;
             }
         }
         self.slots[shard].accepted[r - 1] = Some(env);
@@ -386,6 +485,10 @@ impl Coordinator {
             return;
         }
         tracing::warn!(shard, round, "shard timed out");
+        self.record(JournalEntry::Timeout {
+            shard: shard as u32,
+            round,
+        });
         self.reassign(shard, ReassignReason::Timeout);
     }
 
@@ -395,6 +498,7 @@ impl Coordinator {
         if self.done {
             return;
         }
+        self.record(JournalEntry::WorkerLost { worker });
         if let Some(shard) = self.slots.iter().position(|s| s.holder == worker) {
             tracing::warn!(shard, worker = %worker, "worker lost");
             self.reassign(shard, ReassignReason::Crashed);
@@ -428,6 +532,7 @@ impl Coordinator {
         };
         let cert = BlameCertificate {
             public_inputs: self.public_inputs.clone(),
+            shard_inputs: slot.inputs,
             offence,
         };
         cert.verify(&self.key.vk).ok().map(|_| cert.offence)
@@ -448,12 +553,16 @@ impl Coordinator {
     fn blame(&mut self, shard: usize, offence: Offence) {
         let cert = BlameCertificate {
             public_inputs: self.public_inputs.clone(),
+            shard_inputs: self.slots[shard].inputs,
             offence,
         };
-        debug_assert!(
-            cert.verify(&self.key.vk).is_ok(),
-            "emitted an unprovable blame"
-        );
+        if let Err(e) = cert.verify(&self.key.vk) {
+            // Never emit a certificate that does not verify: treat the fault as
+            // unprovable and just replace the worker.
+            tracing::error!(shard, error = %e, "could not prove a fault; replacing without blame");
+            self.reassign(shard, ReassignReason::Unprovable);
+            return;
+        }
         tracing::warn!(shard, worker = %cert.worker(), offence = cert.offence.name(), "worker blamed");
         // Forget what this worker sent from the offending round on.
         let from = match &cert.offence {
@@ -556,10 +665,10 @@ impl Coordinator {
     fn complete_round(&mut self) {
         let r = self.round as usize;
         // The inner aggregator is rebuilt when it is not exactly one round behind.
-        if self.inner.round() as usize != r || self.inner.is_done() {
-            if let Err(e) = self.rebuild(r - 1) {
-                return self.fail(e);
-            }
+        if (self.inner.round() as usize != r || self.inner.is_done())
+            && let Err(e) = self.rebuild(r - 1)
+        {
+            return self.fail(e);
         }
         for shard in 0..self.slots.len() {
             let msg = match self.slots[shard].accepted[r - 1]
@@ -580,6 +689,25 @@ impl Coordinator {
                 AggregatorEvent::ProofReady(p) => {
                     self.done = true;
                     self.events.push_back(CoordinatorEvent::ProofReady(p));
+                    return;
+                }
+                AggregatorEvent::Failed(ProtocolError::ShareRejected { shard, .. }) if r == 4 => {
+                    // A round-4 message that skipped the check on arrival (it came in
+                    // through a rewind) breaks its shard's identity.
+                    let slot = &self.slots[shard];
+                    let (Some(evaluations), Some(challenges)) =
+                        (slot.accepted[3].clone(), slot.history.get(..3))
+                    else {
+                        return self.fail(ProtocolError::UnexpectedMessage(
+                            "round 4 incomplete".into(),
+                        ));
+                    };
+                    let offence = Offence::LocalIdentity {
+                        evaluations,
+                        challenges: challenges.to_vec(),
+                    };
+                    self.round = 4;
+                    self.blame(shard, offence);
                     return;
                 }
                 AggregatorEvent::Failed(ProtocolError::ShareRejected { shard, .. }) if r == 5 => {

@@ -4,6 +4,7 @@
 //! [`Aggregator::poll_event`]. No sockets, clocks or threads.
 
 pub mod coordinator;
+pub mod journal;
 pub mod yside;
 
 use crate::checks::{self, ShardChallenges, ShardCommitments, powers_of};

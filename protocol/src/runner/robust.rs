@@ -6,6 +6,7 @@
 use super::faults::{Fault, FaultSpec, corrupt, resign};
 use super::{Clock, Traffic, aggregator_job_key, shard_key};
 use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, ReassignReason};
+use crate::aggregator::journal::MemoryJournal;
 use crate::blame::BlameCertificate;
 use crate::envelope::Envelope;
 use crate::error::ProtocolError;
@@ -28,6 +29,10 @@ pub struct JobOptions {
     pub spares: usize,
     /// Injected faults.
     pub faults: Vec<FaultSpec>,
+    /// Simulate an aggregator crash once its journal holds this many entries: the
+    /// coordinator is dropped with every message in flight, rebuilt from the journal and
+    /// resumed.
+    pub aggregator_restart_after: Option<usize>,
 }
 
 /// A shard changing hands.
@@ -67,6 +72,11 @@ pub struct JobReport {
     /// Critical-path compute after the first reassignment (slowest worker plus
     /// coordinator), in nanoseconds: what recovery costs when workers run in parallel.
     pub recovery_nanos: u64,
+    /// Times the coordinator was restarted from its journal.
+    pub aggregator_restarts: u32,
+    /// Messages of already-journaled rounds that workers had to send again after a
+    /// restart (zero: the journal spares them).
+    pub resent_after_restart: usize,
 }
 
 impl JobReport {
@@ -143,14 +153,26 @@ pub fn run_job(
         .iter()
         .map(|k| Arc::new(k.clone()))
         .collect();
+    let agg_key = Arc::new(pre.aggregator.clone());
+    let shard_inputs = |shard: usize| ShardInputs {
+        key: keys[shard].clone(),
+        witness: witnesses[shard].clone(),
+        public_inputs: public_inputs.to_vec(),
+        shard_key: shard_key(&secret, shard),
+    };
+    let digests: Vec<[u8; 32]> = (0..m).map(|i| shard_inputs(i).digest()).collect();
+    let journal = MemoryJournal::new();
     let mut coord = Coordinator::new(
-        Arc::new(pre.aggregator.clone()),
+        agg_key.clone(),
         public_inputs.to_vec(),
         aggregator_job_key(&secret),
         job_id,
         ids.clone(),
-    )?;
+        digests.clone(),
+    )?
+    .with_journal(Box::new(journal.clone()));
     coord.start();
+    let mut restart_round: Option<u8> = None;
     let mut report = JobReport {
         proof: None,
         error: None,
@@ -162,8 +184,11 @@ pub fn run_job(
         aggregator_nanos: 0,
         traffic: Vec::new(),
         recovery_nanos: 0,
+        aggregator_restarts: 0,
+        resent_after_restart: 0,
     };
-    let mut inbox: VecDeque<(usize, Vec<u8>)> = VecDeque::new();
+    // (worker, wire bytes, sent while taking a shard over from round 1)
+    let mut inbox: VecDeque<(usize, Vec<u8>, bool)> = VecDeque::new();
     let mut lost: Vec<WorkerId> = Vec::new();
     let mut fault_seen = false;
     let mut agg_after_fault = 0u64;
@@ -226,10 +251,42 @@ pub fn run_job(
         if coord.is_done() {
             break;
         }
+        if restart_round.is_none()
+            && options
+                .aggregator_restart_after
+                .is_some_and(|n| journal.len() >= n)
+        {
+            // The aggregator dies: everything in flight is lost with it.
+            tracing::warn!(
+                entries = journal.len(),
+                "aggregator restart: resuming from the journal"
+            );
+            inbox.clear();
+            restart_round = Some(coord.round());
+            coord = Coordinator::resume(
+                agg_key.clone(),
+                public_inputs.to_vec(),
+                aggregator_job_key(&secret),
+                job_id,
+                ids.clone(),
+                digests.clone(),
+                &journal.entries(),
+            )?
+            .with_journal(Box::new(journal.clone()));
+            coord.reissue();
+            report.aggregator_restarts += 1;
+            continue;
+        }
         let t0 = clock.now_nanos();
         if let Some(w) = lost.pop() {
             coord.handle_worker_lost(w);
-        } else if let Some((k, bytes)) = inbox.pop_front() {
+        } else if let Some((k, bytes, takeover)) = inbox.pop_front() {
+            let replayed = bytes
+                .get(8)
+                .is_some_and(|round| restart_round.is_some_and(|r| *round < r));
+            if replayed && !takeover {
+                report.resent_after_restart += 1;
+            }
             let _ = coord.handle_message(ids[k], &bytes);
         } else {
             // Nothing in flight: the open round's deadline passes.
@@ -266,7 +323,7 @@ fn deliver(
     directive: &Directive,
     clock: &dyn Clock,
     fault_seen: bool,
-    inbox: &mut VecDeque<(usize, Vec<u8>)>,
+    inbox: &mut VecDeque<(usize, Vec<u8>, bool)>,
     k: usize,
     lost: &mut Vec<WorkerId>,
 ) {
@@ -278,6 +335,7 @@ fn deliver(
     let Ok(directive) = Directive::from_bytes(&bytes) else {
         return;
     };
+    let takeover = matches!(directive, Directive::Resume { send_from: 1, .. });
     let Some(worker) = node.worker.as_mut() else {
         return;
     };
@@ -292,7 +350,7 @@ fn deliver(
         for out in apply_fault(node, env, lost) {
             let wire = out.wire_bytes();
             node.traffic.sent += wire.len();
-            inbox.push_back((k, wire));
+            inbox.push_back((k, wire, takeover));
         }
     }
 }

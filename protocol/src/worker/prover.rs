@@ -93,6 +93,24 @@ pub struct ShardInputs {
     pub shard_key: [u8; 32],
 }
 
+impl ShardInputs {
+    /// A hiding digest of the shard's private inputs (witness and shard key, which is
+    /// secret and random): `keccak256("tutti/shard-inputs/v1" || shard u32 BE || shard key
+    /// || rows u32 BE || wire values 32 bytes BE each)`.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut d = b"tutti/shard-inputs/v1".to_vec();
+        d.extend_from_slice(&(self.key.shard as u32).to_be_bytes());
+        d.extend_from_slice(&self.shard_key);
+        d.extend_from_slice(&(self.witness.wires[0].len() as u32).to_be_bytes());
+        for w in &self.witness.wires {
+            for v in w {
+                d.extend_from_slice(&tutti_crypto::encoding::scalar_be(v));
+            }
+        }
+        tutti_crypto::transcript::keccak256(&d)
+    }
+}
+
 /// State kept between rounds.
 #[derive(Debug, Default)]
 struct RoundState {

@@ -112,6 +112,7 @@ pub struct SignedWorker {
     job_id: JobId,
     context: [u8; 32],
     inputs: ShardInputs,
+    inputs_digest: [u8; 32],
     checks: bool,
     engine: Option<Worker>,
     history: Vec<AggregatorMessage>,
@@ -150,6 +151,7 @@ impl SignedWorker {
             identity,
             job_id,
             context,
+            inputs_digest: inputs.digest(),
             inputs,
             checks: true,
             engine: None,
@@ -178,7 +180,10 @@ impl SignedWorker {
 
     fn seal(&self, attempt: u32, msg: &WorkerMessage) -> Envelope {
         let round = msg.round() as usize;
-        let answers = answers_digest(&self.history[..(round - 1).min(self.history.len())]);
+        let answers = answers_digest(
+            &self.inputs_digest,
+            &self.history[..(round - 1).min(self.history.len())],
+        );
         Envelope::seal(
             &self.identity,
             self.job_id,
