@@ -13,7 +13,7 @@ use tutti_protocol::circuits::{random::random_circuit, rollup::rollup_circuit};
 use tutti_protocol::keys::{VerifyingKey, preprocess};
 use tutti_protocol::layout::{Shape, ShardedCircuit};
 use tutti_protocol::proof::{PROOF_BYTES, ProofFile};
-use tutti_protocol::runner::{Clock, RunOptions, RunReport, run_in_process};
+use tutti_protocol::runner::{Clock, FaultSpec, JobOptions, JobReport, Traffic, run_job};
 use tutti_protocol::verifier::verify;
 
 /// Wall clock handed to the sans-IO runner.
@@ -40,12 +40,37 @@ pub struct Summary {
     pub verify_ms: f64,
     pub bytes_per_worker: usize,
     pub insecure_srs: bool,
+    pub spares: usize,
+    /// Worker ids (hex) proven faulty, one per certificate.
+    pub blamed: Vec<String>,
+    /// Shards that changed hands.
+    pub reassigned: Vec<ReassignedJson>,
+    /// Attempts (1 unless the transcript had to be rewound).
+    pub attempts: u32,
+    /// Critical-path compute spent after the first fault was noticed.
+    pub recovery_ms: f64,
+}
+
+/// One reassignment, as printed.
+#[derive(Serialize, Debug)]
+pub struct ReassignedJson {
+    pub shard: usize,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// What a job run is asked to do beyond the circuit.
+#[derive(Clone, Debug, Default)]
+pub struct Robustness {
+    pub spares: usize,
+    pub faults: Vec<FaultSpec>,
 }
 
 /// Everything one run produced.
 pub struct Outcome {
     pub summary: Summary,
-    pub report: RunReport,
+    pub report: JobReport,
     pub vk: VerifyingKey,
     pub public_inputs: Vec<tutti_protocol::Fr>,
     pub detail: String,
@@ -87,7 +112,13 @@ fn build(kind: CircuitKind, shape: Shape, seed: u64) -> Result<(Circuit, Witness
 }
 
 /// Builds, preprocesses, proves and verifies one job.
-pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> Result<Outcome> {
+pub fn run(
+    kind: CircuitKind,
+    shape: Shape,
+    seed: u64,
+    srs: &dyn RowSource,
+    robustness: &Robustness,
+) -> Result<Outcome> {
     let span = tracing::info_span!("job", circuit = ?kind, shards = shape.shards, shard_gates = shape.shard_gates);
     let _enter = span.enter();
     let (circuit, witness, detail) = build(kind, shape, seed)?;
@@ -105,16 +136,40 @@ pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> R
 
     let mut job_secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut job_secret);
-    let options = RunOptions {
+    for f in &robustness.faults {
+        anyhow::ensure!(
+            f.shard < shape.shards,
+            "--inject names shard {} but the job has {} shards",
+            f.shard,
+            shape.shards
+        );
+    }
+    let options = JobOptions {
         job_secret,
-        ..RunOptions::default()
+        spares: robustness.spares,
+        faults: robustness.faults.clone(),
+        aggregator_restart_after: None,
     };
-    let pb = spinner("proving (workers and aggregator in-process)");
+    let pb = spinner("proving (signed workers and coordinator in-process)");
     let clock = StdClock(Instant::now());
     let start = Instant::now();
-    let report = run_in_process(&pre, witnesses, &public_inputs, options, &clock)?;
+    let report = run_job(&pre, witnesses, &public_inputs, &options, &clock)?;
     let prove = start.elapsed();
     pb.finish_and_clear();
+    for c in &report.blamed {
+        tracing::warn!(worker = %c.worker(), shard = c.shard(), offence = c.offence.name(), "blamed");
+    }
+    for r in &report.reassigned {
+        tracing::warn!(shard = r.shard, from = %r.from, to = %r.to, reason = ?r.reason, "reassigned");
+    }
+    let Some(proof) = report.proof else {
+        let why = report
+            .error
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no outcome".into());
+        anyhow::bail!("the job failed and emitted nothing: {why}");
+    };
     tracing::info!(
         prove_ms = ms(prove),
         "proof assembled and checked by the aggregator"
@@ -122,7 +177,7 @@ pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> R
 
     let vk = pre.aggregator.vk.clone();
     let start = Instant::now();
-    let verified = verify(&vk, &public_inputs, &report.proof).is_ok();
+    let verified = verify(&vk, &public_inputs, &proof).is_ok();
     let verify_ms = ms(start.elapsed());
     let summary = Summary {
         verified,
@@ -133,7 +188,7 @@ pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> R
         shards: shape.shards,
         shard_gates: shape.shard_gates,
         gates: circuit.gates.len(),
-        proof_bytes: report.proof.to_bytes().len(),
+        proof_bytes: proof.to_bytes().len(),
         prove_ms: ms(prove),
         worker_ms_max: report.worker_nanos.iter().copied().max().unwrap_or(0) as f64 / 1e6,
         aggregator_ms: report.aggregator_nanos as f64 / 1e6,
@@ -145,6 +200,20 @@ pub fn run(kind: CircuitKind, shape: Shape, seed: u64, srs: &dyn RowSource) -> R
             .max()
             .unwrap_or(0),
         insecure_srs: vk.insecure_srs,
+        spares: robustness.spares,
+        blamed: report.blamed.iter().map(|c| c.worker().to_hex()).collect(),
+        reassigned: report
+            .reassigned
+            .iter()
+            .map(|r| ReassignedJson {
+                shard: r.shard,
+                from: r.from.to_hex(),
+                to: r.to.to_hex(),
+                reason: format!("{:?}", r.reason).to_lowercase(),
+            })
+            .collect(),
+        attempts: report.attempts,
+        recovery_ms: report.recovery_nanos as f64 / 1e6,
     };
     debug_assert_eq!(summary.proof_bytes, PROOF_BYTES);
     Ok(Outcome {
@@ -165,6 +234,9 @@ pub struct ProveArgs<'a> {
     pub out: &'a Path,
     pub vk_out: &'a Path,
     pub seed: u64,
+    pub spares: usize,
+    pub inject: Vec<FaultSpec>,
+    pub blame_out: Option<&'a Path>,
     pub json: bool,
 }
 
@@ -178,11 +250,29 @@ pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
             a.srs.display()
         );
     }
-    let o = run(a.circuit, shape, a.seed, &srs)?;
+    let robustness = Robustness {
+        spares: a.spares,
+        faults: a.inject.clone(),
+    };
+    let o = run(a.circuit, shape, a.seed, &srs, &robustness)?;
+    let Some(proof) = o.report.proof else {
+        anyhow::bail!("no proof");
+    };
     let file = ProofFile {
-        proof: o.report.proof,
+        proof,
         public_inputs: o.public_inputs.clone(),
     };
+    if let Some(dir) = a.blame_out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (n, c) in o.report.blamed.iter().enumerate() {
+            let path = dir.join(format!("blame-shard{}-{n}.cert", c.shard()));
+            std::fs::write(&path, c.to_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            if !a.json {
+                println!("wrote {} ({})", path.display(), c.offence.name());
+            }
+        }
+    }
     std::fs::write(a.out, file.to_bytes())
         .with_context(|| format!("writing the proof to {}", a.out.display()))?;
     std::fs::write(a.vk_out, o.vk.to_bytes())
@@ -209,7 +299,7 @@ pub fn demo(shards: usize, shard_gates: usize, json: bool) -> Result<()> {
     let pb = spinner("generating a development SRS");
     let srs = InMemorySrs::insecure_from_seed(shards, shard_gates, b"tutti-demo")?;
     pb.finish_and_clear();
-    let o = run(CircuitKind::Rollup, shape, 1, &srs)?;
+    let o = run(CircuitKind::Rollup, shape, 1, &srs, &Robustness::default())?;
     if json {
         println!("{}", serde_json::to_string(&o.summary)?);
     } else {
@@ -221,18 +311,16 @@ pub fn demo(shards: usize, shard_gates: usize, json: bool) -> Result<()> {
 
 fn print_summary(o: &Outcome) {
     let s = &o.summary;
+    let r = &o.report;
     println!("{}", o.detail);
-    println!("\n  worker   prove ms   sent B   received B");
-    for (i, (t, n)) in o
-        .report
-        .traffic
-        .iter()
-        .zip(&o.report.worker_nanos)
-        .enumerate()
-    {
+    println!("\n  worker            prove ms   sent B   received B");
+    for (k, w) in r.workers.iter().enumerate() {
+        let t: Traffic = r.traffic.get(k).copied().unwrap_or_default();
+        let n = r.worker_nanos.get(k).copied().unwrap_or(0);
+        let role = if k < s.shards { "" } else { " (spare)" };
         println!(
-            "  {i:>6} {:>10.1} {:>8} {:>12}",
-            *n as f64 / 1e6,
+            "  {w} {:>10.1} {:>8} {:>12}{role}",
+            n as f64 / 1e6,
             t.sent,
             t.received
         );
@@ -252,7 +340,7 @@ fn print_summary(o: &Outcome) {
     );
     println!("  proof size           {} bytes", s.proof_bytes);
     println!(
-        "  traffic per worker   {} bytes (largest)",
+        "  traffic per worker   {} bytes (largest, signatures included)",
         s.bytes_per_worker
     );
     println!("  verification         {:.2} ms", s.verify_ms);
@@ -260,4 +348,26 @@ fn print_summary(o: &Outcome) {
         "  verified             {}",
         if s.verified { "yes" } else { "NO" }
     );
+    if !s.reassigned.is_empty() || !s.blamed.is_empty() {
+        println!("  attempts             {}", s.attempts);
+        println!(
+            "  recovery             {:.1} ms (critical path after the first fault)",
+            s.recovery_ms
+        );
+        for m in &s.reassigned {
+            println!(
+                "  shard {} moved        {} -> {} ({})",
+                m.shard,
+                &m.from[..16],
+                &m.to[..16],
+                m.reason
+            );
+        }
+        for b in &s.blamed {
+            println!(
+                "  blamed               {} (certificate verifies offline)",
+                &b[..16]
+            );
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //!
 //! A thin layer over the crates: argument parsing, files, timing, progress and output.
 
+mod blame;
 mod job;
 mod setup;
 mod verify;
@@ -79,12 +80,28 @@ enum Command {
         /// Where to write the verifying key.
         #[arg(long)]
         vk_out: PathBuf,
-        /// Seed of the circuit's witness (and of the job secret).
+        /// Seed of the circuit's witness.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Idle workers ready to take over a shard.
+        #[arg(long, default_value_t = 0)]
+        spares: usize,
+        /// Make the first worker of a shard misbehave: SHARD:FAULT[@ROUND], repeatable.
+        /// Faults: crash, stall, wrong-commitment, wrong-evaluation, bad-opening,
+        /// wrong-product, equivocate, bad-signature, replay.
+        #[arg(long, value_parser = clap::value_parser!(tutti_protocol::runner::FaultSpec))]
+        inject: Vec<tutti_protocol::runner::FaultSpec>,
+        /// Write a blame certificate file here for every worker proven faulty.
+        #[arg(long)]
+        blame_out: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Work with blame certificates.
+    Blame {
+        #[command(subcommand)]
+        command: BlameCommand,
     },
     /// Verify a proof file against a verifying key.
     Verify {
@@ -94,6 +111,18 @@ enum Command {
         /// Proof file.
         #[arg(long)]
         proof: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BlameCommand {
+    /// Check a blame certificate offline: exit 0 when it proves the fault, 1 when not.
+    Verify {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The verifying key of the circuit.
+        #[arg(long)]
+        vk: PathBuf,
     },
 }
 
@@ -129,6 +158,9 @@ fn main() -> ExitCode {
             out,
             vk_out,
             seed,
+            spares,
+            inject,
+            blame_out,
             json,
         } => job::prove_command(job::ProveArgs {
             circuit,
@@ -138,8 +170,14 @@ fn main() -> ExitCode {
             out: &out,
             vk_out: &vk_out,
             seed,
+            spares,
+            inject,
+            blame_out: blame_out.as_deref(),
             json,
         }),
+        Command::Blame {
+            command: BlameCommand::Verify { cert, vk },
+        } => return blame::verify(&cert, &vk),
         Command::Verify { vk, proof } => return verify::run(&vk, &proof),
     };
     match result {
