@@ -49,7 +49,7 @@ fn round3(c: &mut Criterion) {
             public_inputs: job.public_inputs.clone(),
             shard_key: [3u8; 32],
         });
-        p.round1().expect("round 1");
+        let _ = p.round1().expect("round 1");
         let (_, product) = p.round2(ch[0], ch[1]).expect("round 2");
         (p, product)
     };
