@@ -41,6 +41,7 @@ pub struct Summary {
     pub bytes_per_worker: usize,
     pub insecure_srs: bool,
     pub spares: usize,
+    pub replicas: usize,
     /// Worker ids (hex) proven faulty, one per certificate.
     pub blamed: Vec<String>,
     /// Shards that changed hands.
@@ -64,6 +65,7 @@ pub struct ReassignedJson {
 #[derive(Clone, Debug, Default)]
 pub struct Robustness {
     pub spares: usize,
+    pub replicas: usize,
     pub faults: Vec<FaultSpec>,
 }
 
@@ -149,6 +151,7 @@ pub fn run(
         spares: robustness.spares,
         faults: robustness.faults.clone(),
         aggregator_restart_after: None,
+        replicas: robustness.replicas.max(1),
     };
     let pb = spinner("proving (signed workers and coordinator in-process)");
     let clock = StdClock(Instant::now());
@@ -201,6 +204,7 @@ pub fn run(
             .unwrap_or(0),
         insecure_srs: vk.insecure_srs,
         spares: robustness.spares,
+        replicas: robustness.replicas.max(1),
         blamed: report.blamed.iter().map(|c| c.worker().to_hex()).collect(),
         reassigned: report
             .reassigned
@@ -235,6 +239,7 @@ pub struct ProveArgs<'a> {
     pub vk_out: &'a Path,
     pub seed: u64,
     pub spares: usize,
+    pub replicas: usize,
     pub inject: Vec<FaultSpec>,
     pub blame_out: Option<&'a Path>,
     pub json: bool,
@@ -252,6 +257,7 @@ pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
     }
     let robustness = Robustness {
         spares: a.spares,
+        replicas: a.replicas,
         faults: a.inject.clone(),
     };
     let o = run(a.circuit, shape, a.seed, &srs, &robustness)?;
@@ -317,7 +323,11 @@ fn print_summary(o: &Outcome) {
     for (k, w) in r.workers.iter().enumerate() {
         let t: Traffic = r.traffic.get(k).copied().unwrap_or_default();
         let n = r.worker_nanos.get(k).copied().unwrap_or(0);
-        let role = if k < s.shards { "" } else { " (spare)" };
+        let role = if k < s.shards * s.replicas {
+            ""
+        } else {
+            " (spare)"
+        };
         println!(
             "  {w} {:>10.1} {:>8} {:>12}{role}",
             n as f64 / 1e6,

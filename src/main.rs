@@ -86,6 +86,9 @@ enum Command {
         /// Idle workers ready to take over a shard.
         #[arg(long, default_value_t = 0)]
         spares: usize,
+        /// Workers proving each shard; their messages must agree round by round.
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
         /// Make the first worker of a shard misbehave: SHARD:FAULT[@ROUND], repeatable.
         /// Faults: crash, stall, wrong-commitment, wrong-evaluation, bad-opening,
         /// wrong-product, equivocate, bad-signature, replay.
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
             vk_out,
             seed,
             spares,
+            replicas,
             inject,
             blame_out,
             json,
@@ -171,6 +175,7 @@ fn main() -> ExitCode {
             vk_out: &vk_out,
             seed,
             spares,
+            replicas,
             inject,
             blame_out: blame_out.as_deref(),
             json,

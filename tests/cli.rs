@@ -185,26 +185,75 @@ fn injected_faults_are_survived_and_blamed() {
         dir.path().join("vk.bin"),
         dir.path().join("blame"),
     );
-    assert!(tutti(&["setup", "--shards", "4", "--shard-gates", "16", "--out", s(&srs), "--seed", "f"]).status.success());
+    assert!(
+        tutti(&[
+            "setup",
+            "--shards",
+            "4",
+            "--shard-gates",
+            "16",
+            "--out",
+            s(&srs),
+            "--seed",
+            "f"
+        ])
+        .status
+        .success()
+    );
     let out = tutti(&[
-        "prove", "--circuit", "random", "--shards", "4", "--shard-gates", "16", "--srs", s(&srs),
-        "--out", s(&proof), "--vk-out", s(&vk), "--spares", "2", "--inject", "1:wrong-evaluation",
-        "--inject", "3:stall@2", "--blame-out", s(&blame), "--json",
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "4",
+        "--shard-gates",
+        "16",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&proof),
+        "--vk-out",
+        s(&vk),
+        "--spares",
+        "2",
+        "--inject",
+        "1:wrong-evaluation",
+        "--inject",
+        "3:stall@2",
+        "--blame-out",
+        s(&blame),
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["verified"], true);
     assert_eq!(json["blamed"].as_array().unwrap().len(), 1);
     let moved = json["reassigned"].as_array().unwrap();
     assert_eq!(moved.len(), 2);
-    assert!(moved.iter().any(|m| m["shard"] == 3 && m["reason"] == "timeout"));
+    assert!(
+        moved
+            .iter()
+            .any(|m| m["shard"] == 3 && m["reason"] == "timeout")
+    );
     assert!(json["attempts"].as_u64().is_some());
     assert!(json["recovery_ms"].as_f64().is_some());
 
-    let certs: Vec<_> = std::fs::read_dir(&blame).unwrap().map(|e| e.unwrap().path()).collect();
+    let certs: Vec<_> = std::fs::read_dir(&blame)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(certs.len(), 1);
     let out = tutti(&["blame", "verify", s(&certs[0]), "--vk", s(&vk)]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // A tampered certificate proves nothing.
     let mut bytes = std::fs::read(&certs[0]).unwrap();
     let n = bytes.len();
@@ -216,16 +265,44 @@ fn injected_faults_are_survived_and_blamed() {
     // Too few spares: a clear error, nothing written.
     let lonely = dir.path().join("none.bin");
     let out = tutti(&[
-        "prove", "--circuit", "random", "--shards", "4", "--shard-gates", "16", "--srs", s(&srs),
-        "--out", s(&lonely), "--vk-out", s(&vk), "--inject", "0:crash",
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "4",
+        "--shard-gates",
+        "16",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&lonely),
+        "--vk-out",
+        s(&vk),
+        "--inject",
+        "0:crash",
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not enough workers"));
     assert!(!lonely.exists());
 
     // A malformed --inject is refused with the list of faults.
-    let out = tutti(&["prove", "--circuit", "random", "--shards", "4", "--shard-gates", "16", "--srs", s(&srs),
-        "--out", s(&proof), "--vk-out", s(&vk), "--inject", "1:explode"]);
+    let out = tutti(&[
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "4",
+        "--shard-gates",
+        "16",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&proof),
+        "--vk-out",
+        s(&vk),
+        "--inject",
+        "1:explode",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong-commitment"));
 }

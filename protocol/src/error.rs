@@ -107,6 +107,16 @@ pub enum ProtocolError {
         /// Workers on the job's list.
         available: usize,
     },
+    /// The replicas of a shard disagree and no spare is left to arbitrate.
+    #[error(
+        "the replicas of shard {shard} disagree in round {round} and no spare is left to arbitrate; add spares"
+    )]
+    ReplicasDisagree {
+        /// The shard.
+        shard: usize,
+        /// The round.
+        round: u8,
+    },
     /// A blame certificate does not prove what it claims.
     #[error("invalid blame certificate: {0}")]
     InvalidCertificate(String),

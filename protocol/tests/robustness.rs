@@ -15,6 +15,7 @@ fn run(job: &common::Job, spares: usize, faults: Vec<FaultSpec>) -> JobReport {
         spares,
         faults,
         aggregator_restart_after: None,
+        replicas: 1,
     };
     run_job(
         &job.pre,
@@ -137,6 +138,7 @@ fn aggregator_restart_resumes_from_the_journal() {
                 round: 5,
             }],
             aggregator_restart_after: Some(after),
+            replicas: 1,
         };
         let report = run_job(
             &job.pre,
@@ -209,5 +211,102 @@ mod mixes {
                 );
             }
         }
+    }
+}
+
+mod replication {
+    use super::*;
+
+    fn run_replicated(
+        job: &common::Job,
+        replicas: usize,
+        spares: usize,
+        faults: Vec<FaultSpec>,
+    ) -> JobReport {
+        let options = JobOptions {
+            job_secret: [8u8; 32],
+            spares,
+            faults,
+            aggregator_restart_after: None,
+            replicas,
+        };
+        run_job(
+            &job.pre,
+            job.witnesses.clone(),
+            &job.public_inputs,
+            &options,
+            &NoClock,
+        )
+        .unwrap()
+    }
+
+    fn lie(shard: usize) -> Vec<FaultSpec> {
+        vec![FaultSpec {
+            shard,
+            fault: Fault::WrongCommitment,
+            round: 1,
+        }]
+    }
+
+    #[test]
+    fn honest_replicas_agree() {
+        let job = common::random_job(2, 16, 50);
+        let report = run_replicated(&job, 2, 0, Vec::new());
+        check_outcome(&job, &report, &[]);
+        assert!(report.reassigned.is_empty());
+    }
+
+    /// A lying replica is outvoted in the round it lies: its commitment never enters the
+    /// transcript (one attempt, no rewind), and the job goes on.
+    #[test]
+    fn a_disagreement_is_caught_before_the_transcript() {
+        let job = common::random_job(2, 16, 51);
+        // Three replicas: majority.
+        let report = run_replicated(&job, 3, 0, lie(1));
+        check_outcome(&job, &report, &[3]);
+        assert_eq!(report.attempts, 1);
+        assert_eq!(
+            report.reassigned.len(),
+            1,
+            "no spare: the shard goes on with two"
+        );
+        assert_eq!(report.reassigned[0].reason, ReassignReason::Retired);
+        assert_eq!(report.reassigned[0].from, report.workers[3]);
+        // Two replicas and a spare: the spare arbitrates the tie.
+        let report = run_replicated(&job, 2, 1, lie(1));
+        check_outcome(&job, &report, &[2]);
+        assert_eq!(report.attempts, 1);
+        assert_eq!(report.reassigned.len(), 1);
+        assert_eq!(report.reassigned[0].reason, ReassignReason::Retired);
+        assert_eq!(report.reassigned[0].from, report.workers[2]);
+    }
+
+    #[test]
+    fn a_tie_without_spares_fails_clearly() {
+        let job = common::random_job(2, 16, 52);
+        let report = run_replicated(&job, 2, 0, lie(0));
+        assert!(report.proof.is_none());
+        assert!(
+            matches!(
+                report.error,
+                Some(ProtocolError::ReplicasDisagree { shard: 0, round: 1 })
+            ),
+            "{:?}",
+            report.error
+        );
+    }
+
+    /// A crashed replica leaves its shard to the other replica, spare or not.
+    #[test]
+    fn a_crashed_replica_is_covered_by_its_twin() {
+        let job = common::random_job(2, 16, 53);
+        let faults = vec![FaultSpec {
+            shard: 1,
+            fault: Fault::Crash,
+            round: 2,
+        }];
+        let report = run_replicated(&job, 2, 0, faults);
+        check_outcome(&job, &report, &[2]);
+        assert_eq!(report.attempts, 1);
     }
 }

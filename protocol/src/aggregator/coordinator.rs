@@ -37,6 +37,9 @@ pub enum ReassignReason {
     Refused,
     /// A check failed but no certificate could prove it (should not happen).
     Unprovable,
+    /// A replica disagreed with the majority of its shard's replicas, or co-signed a
+    /// message another replica was blamed for: replaced, not blamed.
+    Retired,
 }
 
 /// Why a message was ignored (not attributable, or not for now).
@@ -111,7 +114,10 @@ pub enum CoordinatorEvent {
 
 #[derive(Debug)]
 struct Slot {
-    holder: WorkerId,
+    /// Every worker proving this shard (more than one with replication).
+    holders: Vec<WorkerId>,
+    /// Messages of the open round, per holder, until they agree.
+    votes: HashMap<WorkerId, Envelope>,
     inputs: [u8; 32],
     accepted: [Option<Envelope>; 5],
     history: Vec<AggregatorMessage>,
@@ -162,7 +168,33 @@ impl Coordinator {
         workers: Vec<WorkerId>,
         shard_inputs: Vec<[u8; 32]>,
     ) -> Result<Self, ProtocolError> {
+        Self::replicated(
+            key,
+            public_inputs,
+            job_key,
+            job_id,
+            workers,
+            shard_inputs,
+            1,
+        )
+    }
+
+    /// Like [`Coordinator::new`], with every shard proved by `replicas` workers: shard i
+    /// is held by `workers[i·r .. (i+1)·r]`. A round of a shard is accepted only when its
+    /// holders' messages agree, so a disagreement is caught in the round it happens,
+    /// before anything enters the transcript; a majority wins and a spare arbitrates a
+    /// tie.
+    pub fn replicated(
+        key: Arc<AggregatorKey>,
+        public_inputs: Vec<Fr>,
+        job_key: [u8; 32],
+        job_id: JobId,
+        workers: Vec<WorkerId>,
+        shard_inputs: Vec<[u8; 32]>,
+        replicas: usize,
+    ) -> Result<Self, ProtocolError> {
         let m = key.vk.shape.shards;
+        let r = replicas.max(1);
         if shard_inputs.len() != m {
             return Err(ProtocolError::Mismatch(format!(
                 "{} shard-input digests for {m} shards",
@@ -173,9 +205,9 @@ impl Coordinator {
         if distinct.len() != workers.len() {
             return Err(ProtocolError::Mismatch("a worker is listed twice".into()));
         }
-        if workers.len() < m {
+        if workers.len() < m * r {
             return Err(ProtocolError::NotEnoughWorkers {
-                needed: m,
+                needed: m * r,
                 available: workers.len(),
             });
         }
@@ -186,11 +218,12 @@ impl Coordinator {
             AggregatorOptions::default(),
         )?;
         let context = job_context(&key.vk, &public_inputs);
-        let slots = workers[..m]
-            .iter()
+        let slots = workers[..m * r]
+            .chunks(r)
             .zip(shard_inputs)
             .map(|(w, inputs)| Slot {
-                holder: *w,
+                holders: w.to_vec(),
+                votes: HashMap::new(),
                 inputs,
                 accepted: Default::default(),
                 history: Vec::new(),
@@ -204,7 +237,7 @@ impl Coordinator {
             job_id,
             context,
             allowed: distinct,
-            idle: workers[m..].iter().copied().collect(),
+            idle: workers[m * r..].iter().copied().collect(),
             retired: HashSet::new(),
             slots,
             attempt: 0,
@@ -234,9 +267,18 @@ impl Coordinator {
         job_id: JobId,
         workers: Vec<WorkerId>,
         shard_inputs: Vec<[u8; 32]>,
+        replicas: usize,
         entries: &[JournalEntry],
     ) -> Result<Self, ProtocolError> {
-        let mut c = Coordinator::new(key, public_inputs, job_key, job_id, workers, shard_inputs)?;
+        let mut c = Coordinator::replicated(
+            key,
+            public_inputs,
+            job_key,
+            job_id,
+            workers,
+            shard_inputs,
+            replicas,
+        )?;
         for e in entries {
             match e {
                 JournalEntry::Message { from, wire } => {
@@ -270,15 +312,17 @@ impl Coordinator {
         }
         for shard in self.pending_shards() {
             let slot = &self.slots[shard];
-            self.events.push_back(CoordinatorEvent::Assign {
-                worker: slot.holder,
-                shard,
-                directive: Directive::Resume {
-                    attempt: self.attempt,
-                    history: slot.history.clone(),
-                    send_from: self.round,
-                },
-            });
+            for w in slot.holders.iter().filter(|w| !slot.votes.contains_key(w)) {
+                self.events.push_back(CoordinatorEvent::Assign {
+                    worker: *w,
+                    shard,
+                    directive: Directive::Resume {
+                        attempt: self.attempt,
+                        history: slot.history.clone(),
+                        send_from: self.round,
+                    },
+                });
+            }
         }
     }
 
@@ -290,18 +334,20 @@ impl Coordinator {
         }
     }
 
-    /// Hands every shard to its first worker.
+    /// Hands every shard to its first worker(s).
     pub fn start(&mut self) {
         for (shard, slot) in self.slots.iter().enumerate() {
-            self.events.push_back(CoordinatorEvent::Assign {
-                worker: slot.holder,
-                shard,
-                directive: Directive::Resume {
-                    attempt: self.attempt,
-                    history: Vec::new(),
-                    send_from: 1,
-                },
-            });
+            for w in &slot.holders {
+                self.events.push_back(CoordinatorEvent::Assign {
+                    worker: *w,
+                    shard,
+                    directive: Directive::Resume {
+                        attempt: self.attempt,
+                        history: Vec::new(),
+                        send_from: 1,
+                    },
+                });
+            }
         }
     }
 
@@ -335,9 +381,12 @@ impl Coordinator {
         self.context
     }
 
-    /// The holder of each shard.
+    /// The first holder of each shard.
     pub fn holders(&self) -> Vec<WorkerId> {
-        self.slots.iter().map(|s| s.holder).collect()
+        self.slots
+            .iter()
+            .map(|s| s.holders.first().copied().unwrap_or(WorkerId([0; 32])))
+            .collect()
     }
 
     /// Shards whose message for the open round has not arrived.
@@ -400,7 +449,11 @@ impl Coordinator {
         if env.job_id != self.job_id || env.context != self.context || !env.signature_valid() {
             return MessageOutcome::Ignored(BadSignature);
         }
-        if self.slots.get(shard).map(|s| s.holder) != Some(env.worker) {
+        if !self
+            .slots
+            .get(shard)
+            .is_some_and(|s| s.holders.contains(&env.worker))
+        {
             return MessageOutcome::Ignored(NotHolder);
         }
         if env.attempt != self.attempt {
@@ -439,7 +492,7 @@ impl Coordinator {
                 self.blame(shard, offence);
                 return MessageOutcome::Blamed;
             }
-            self.on_refusal(shard, reason);
+            self.on_refusal(shard, env.worker, reason);
             return MessageOutcome::Accepted;
         }
         let r = env.round as usize;
@@ -449,7 +502,12 @@ impl Coordinator {
                 .as_ref()
                 .is_some_and(|a| a.payload == env.payload);
             if same {
-                self.slots[shard].accepted[r - 1] = Some(env);
+                if self.slots[shard].holders.len() == 1 {
+                    self.slots[shard].accepted[r - 1] = Some(env);
+                }
+            } else if self.slots[shard].holders.len() > 1 {
+                // Its fellow replicas agreed on the accepted message: it is the odd one.
+                self.reassign(shard, env.worker, ReassignReason::Retired);
             } else {
                 self.rewind(shard, env);
             }
@@ -472,11 +530,69 @@ impl Coordinator {
                 return MessageOutcome::Blamed;
             }
         }
-        self.slots[shard].accepted[r - 1] = Some(env);
-        if self.pending_shards().is_empty() {
-            self.complete_round();
-        }
+        self.slots[shard].votes.insert(env.worker, env);
+        self.settle(shard);
         MessageOutcome::Accepted
+    }
+
+    /// Accepts the open round's message of `shard` once every holder has voted and the
+    /// votes agree; otherwise the majority wins, or a spare arbitrates a tie.
+    fn settle(&mut self, shard: usize) {
+        if self.done {
+            return;
+        }
+        let slot = &self.slots[shard];
+        if slot.holders.is_empty() || slot.holders.iter().any(|w| !slot.votes.contains_key(w)) {
+            return;
+        }
+        let mut tally: Vec<(&Vec<u8>, Vec<WorkerId>)> = Vec::new();
+        for w in &slot.holders {
+            let payload = &slot.votes[w].payload;
+            match tally.iter_mut().find(|(p, _)| *p == payload) {
+                Some((_, ws)) => ws.push(*w),
+                None => tally.push((payload, vec![*w])),
+            }
+        }
+        tally.sort_by_key(|(_, ws)| std::cmp::Reverse(ws.len()));
+        let n = slot.holders.len();
+        if tally.len() == 1 {
+            let first = slot.holders[0];
+            let env = self.slots[shard].votes.remove(&first);
+            self.slots[shard].votes.clear();
+            self.slots[shard].accepted[self.round as usize - 1] = env;
+            if self.pending_shards().is_empty() {
+                self.complete_round();
+            }
+            return;
+        }
+        tracing::warn!(shard, round = self.round, "replicas disagree");
+        if tally[0].1.len() * 2 > n {
+            let minority: Vec<WorkerId> =
+                tally[1..].iter().flat_map(|(_, ws)| ws.clone()).collect();
+            for w in minority {
+                self.reassign(shard, w, ReassignReason::Retired);
+            }
+        } else if let Some(arbiter) = self.idle.pop_front() {
+            self.add_holder(shard, arbiter);
+        } else {
+            self.fail(ProtocolError::ReplicasDisagree {
+                shard,
+                round: self.round,
+            });
+        }
+    }
+
+    fn add_holder(&mut self, shard: usize, worker: WorkerId) {
+        self.slots[shard].holders.push(worker);
+        self.events.push_back(CoordinatorEvent::Assign {
+            worker,
+            shard,
+            directive: Directive::Resume {
+                attempt: self.attempt,
+                history: self.slots[shard].history.clone(),
+                send_from: 1,
+            },
+        });
     }
 
     /// The driver's timer for `round` expired while `shard` had not answered.
@@ -489,7 +605,16 @@ impl Coordinator {
             shard: shard as u32,
             round,
         });
-        self.reassign(shard, ReassignReason::Timeout);
+        let slot = &self.slots[shard];
+        let silent: Vec<WorkerId> = slot
+            .holders
+            .iter()
+            .filter(|w| !slot.votes.contains_key(w))
+            .copied()
+            .collect();
+        for w in silent {
+            self.reassign(shard, w, ReassignReason::Timeout);
+        }
     }
 
     /// The transport lost `worker` (crash, disconnect).
@@ -499,9 +624,9 @@ impl Coordinator {
             return;
         }
         self.record(JournalEntry::WorkerLost { worker });
-        if let Some(shard) = self.slots.iter().position(|s| s.holder == worker) {
+        if let Some(shard) = self.slots.iter().position(|s| s.holders.contains(&worker)) {
             tracing::warn!(shard, worker = %worker, "worker lost");
-            self.reassign(shard, ReassignReason::Crashed);
+            self.reassign(shard, worker, ReassignReason::Crashed);
         }
     }
 
@@ -538,7 +663,12 @@ impl Coordinator {
         cert.verify(&self.key.vk).ok().map(|_| cert.offence)
     }
 
-    fn on_refusal(&mut self, shard: usize, reason: crate::messages::RefusalReason) {
+    fn on_refusal(
+        &mut self,
+        shard: usize,
+        worker: WorkerId,
+        reason: crate::messages::RefusalReason,
+    ) {
         self.slots[shard].refusals += 1;
         tracing::warn!(shard, %reason, "worker refused");
         // A refusal is never blamed. One spare double-checks it; a second refusal ends
@@ -546,7 +676,7 @@ impl Coordinator {
         if self.slots[shard].refusals >= 2 || self.idle.is_empty() {
             self.fail(ProtocolError::Refused { shard, reason });
         } else {
-            self.reassign(shard, ReassignReason::Refused);
+            self.reassign(shard, worker, ReassignReason::Refused);
         }
     }
 
@@ -560,11 +690,12 @@ impl Coordinator {
             // Never emit a certificate that does not verify: treat the fault as
             // unprovable and just replace the worker.
             tracing::error!(shard, error = %e, "could not prove a fault; replacing without blame");
-            self.reassign(shard, ReassignReason::Unprovable);
+            self.reassign(shard, cert.worker(), ReassignReason::Unprovable);
             return;
         }
         tracing::warn!(shard, worker = %cert.worker(), offence = cert.offence.name(), "worker blamed");
-        // Forget what this worker sent from the offending round on.
+        // Forget what this worker sent from the offending round on; replicas that signed
+        // the same refuted message go with it.
         let from = match &cert.offence {
             Offence::Equivocation { first, .. } => first.round,
             Offence::Malformed { envelope } => envelope.round,
@@ -572,40 +703,73 @@ impl Coordinator {
             Offence::BadOpening { .. } => 5,
             Offence::FalseRefusal { .. } => 2,
         } as usize;
-        for a in self.slots[shard].accepted[from - 1..].iter_mut() {
-            *a = None;
-        }
+        let worker = cert.worker();
+        let slot = &mut self.slots[shard];
+        slot.votes.remove(&worker);
+        let was_accepted = slot.accepted[from - 1]
+            .as_ref()
+            .is_some_and(|e| e.worker == worker);
+        let co_signers: Vec<WorkerId> = if was_accepted {
+            for a in slot.accepted[from - 1..].iter_mut() {
+                *a = None;
+            }
+            slot.holders
+                .iter()
+                .filter(|w| **w != worker)
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.events
             .push_back(CoordinatorEvent::Blame(Box::new(cert)));
-        self.reassign(shard, ReassignReason::Blamed);
+        self.reassign(shard, worker, ReassignReason::Blamed);
+        for w in co_signers {
+            self.reassign(shard, w, ReassignReason::Retired);
+        }
     }
 
-    fn reassign(&mut self, shard: usize, reason: ReassignReason) {
-        let from = self.slots[shard].holder;
-        self.retired.insert(from);
-        let Some(to) = self.idle.pop_front() else {
-            self.fail(ProtocolError::NotEnoughWorkers {
-                needed: self.slots.len() + self.retired.len(),
-                available: self.allowed.len(),
-            });
+    /// Takes `shard` away from `worker` and gives it to a spare; without a spare the
+    /// shard goes on with its other replicas, or the job fails if none is left.
+    fn reassign(&mut self, shard: usize, worker: WorkerId, reason: ReassignReason) {
+        if self.done {
             return;
-        };
-        self.slots[shard].holder = to;
-        self.events.push_back(CoordinatorEvent::Reassigned {
-            shard,
-            from,
-            to,
-            reason,
-        });
-        self.events.push_back(CoordinatorEvent::Assign {
-            worker: to,
-            shard,
-            directive: Directive::Resume {
-                attempt: self.attempt,
-                history: self.slots[shard].history.clone(),
-                send_from: 1,
-            },
-        });
+        }
+        let slot = &mut self.slots[shard];
+        if !slot.holders.contains(&worker) {
+            return;
+        }
+        slot.holders.retain(|w| *w != worker);
+        slot.votes.remove(&worker);
+        self.retired.insert(worker);
+        match self.idle.pop_front() {
+            Some(to) => {
+                self.events.push_back(CoordinatorEvent::Reassigned {
+                    shard,
+                    from: worker,
+                    to,
+                    reason,
+                });
+                self.add_holder(shard, to);
+            }
+            None if self.slots[shard].holders.is_empty() => {
+                self.fail(ProtocolError::NotEnoughWorkers {
+                    needed: self.slots.len() + self.retired.len(),
+                    available: self.allowed.len(),
+                });
+            }
+            None => {
+                tracing::warn!(shard, "no spare: the shard goes on with fewer replicas");
+                let to = self.slots[shard].holders[0];
+                self.events.push_back(CoordinatorEvent::Reassigned {
+                    shard,
+                    from: worker,
+                    to,
+                    reason,
+                });
+                self.settle(shard);
+            }
+        }
     }
 
     /// Builds a fresh inner aggregator fed with every accepted message of rounds
@@ -653,6 +817,7 @@ impl Coordinator {
             for a in slot.accepted[d..].iter_mut() {
                 *a = None;
             }
+            slot.votes.clear();
             slot.history.truncate(d - 1);
         }
         self.round = d as u8;
@@ -742,10 +907,12 @@ impl Coordinator {
                     message,
                 }
             };
-            self.events.push_back(CoordinatorEvent::Send {
-                worker: slot.holder,
-                directive,
-            });
+            for w in &slot.holders {
+                self.events.push_back(CoordinatorEvent::Send {
+                    worker: *w,
+                    directive: directive.clone(),
+                });
+            }
         }
         self.resync = false;
         self.round += 1;

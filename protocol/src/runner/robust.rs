@@ -27,6 +27,8 @@ pub struct JobOptions {
     pub job_secret: [u8; 32],
     /// Idle workers ready to take over a shard.
     pub spares: usize,
+    /// Workers proving each shard (0 or 1: no replication).
+    pub replicas: usize,
     /// Injected faults.
     pub faults: Vec<FaultSpec>,
     /// Simulate an aggregator crash once its journal holds this many entries: the
@@ -61,7 +63,8 @@ pub struct JobReport {
     pub reassigned: Vec<Reassignment>,
     /// Attempts (1 when the transcript never had to be rewound).
     pub attempts: u32,
-    /// Identities of the workers: index k < M first held shard k, the rest were spares.
+    /// Identities of the workers: with r replicas, index k < M·r first held shard k / r;
+    /// the rest were spares.
     pub workers: Vec<WorkerId>,
     /// Compute time of each worker (same order), in nanoseconds.
     pub worker_nanos: Vec<u64>,
@@ -128,17 +131,19 @@ pub fn run_job(
     let _enter = span.enter();
     let secret = options.job_secret;
     let job_id = derive_key(&secret, b"job-id");
-    let n = m + options.spares;
+    let r = options.replicas.max(1);
+    let n = m * r + options.spares;
     let mut nodes: Vec<Node> = (0..n)
         .map(|k| Node {
             identity: worker_identity(&secret, k),
             worker: None,
+            // A fault names a shard; its first worker commits it.
             fault: options
                 .faults
                 .iter()
-                .find(|f| f.shard == k && k < m)
+                .find(|f| k < m * r && k % r == 0 && f.shard == k / r)
                 .copied(),
-            original_shard: (k < m).then_some(k),
+            original_shard: (k < m * r).then_some(k / r),
             dead: false,
             silent: false,
             nanos: 0,
@@ -162,13 +167,14 @@ pub fn run_job(
     };
     let digests: Vec<[u8; 32]> = (0..m).map(|i| shard_inputs(i).digest()).collect();
     let journal = MemoryJournal::new();
-    let mut coord = Coordinator::new(
+    let mut coord = Coordinator::replicated(
         agg_key.clone(),
         public_inputs.to_vec(),
         aggregator_job_key(&secret),
         job_id,
         ids.clone(),
         digests.clone(),
+        r,
     )?
     .with_journal(Box::new(journal.clone()));
     coord.start();
@@ -270,6 +276,7 @@ pub fn run_job(
                 job_id,
                 ids.clone(),
                 digests.clone(),
+                r,
                 &journal.entries(),
             )?
             .with_journal(Box::new(journal.clone()));
