@@ -152,6 +152,7 @@ pub fn run(
         faults: robustness.faults.clone(),
         aggregator_restart_after: None,
         replicas: robustness.replicas.max(1),
+        erasure: None,
     };
     let pb = spinner("proving (signed workers and coordinator in-process)");
     let clock = StdClock(Instant::now());

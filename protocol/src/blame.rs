@@ -20,7 +20,7 @@ use tutti_crypto::identity::WorkerId;
 use tutti_crypto::kzg::check_share;
 
 /// Format version of encoded certificates.
-pub const CERTIFICATE_VERSION: u8 = 1;
+pub const CERTIFICATE_VERSION: u8 = 2;
 
 /// The rule a worker broke, with the evidence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,6 +179,11 @@ impl BlameCertificate {
             Ok(())
         };
         match &self.offence {
+            Offence::Equivocation { .. } | Offence::Malformed { .. }
+                if self.shard_inputs != [0u8; 32] =>
+            {
+                Err(invalid("this offence carries a zero shard-inputs digest"))
+            }
             Offence::Equivocation { first, second } => {
                 // Attempts may differ: an honest worker's message depends only on its
                 // inputs and the challenges it answers, both bound by `answers`.
@@ -362,8 +367,10 @@ impl BlameCertificate {
             challenges.push(AggregatorMessage::from_bytes(r.take(len)?)?);
         }
         r.finish()?;
-        if matches!(kind, 1 | 2) && !challenges.is_empty() {
-            return Err(invalid("this offence carries no challenges"));
+        if matches!(kind, 1 | 2) && (!challenges.is_empty() || shard_inputs != [0u8; 32]) {
+            return Err(invalid(
+                "this offence carries no challenges and a zero shard-inputs digest",
+            ));
         }
         let mut it = envs.into_iter();
         let mut next = || it.next().ok_or_else(|| invalid("missing message"));

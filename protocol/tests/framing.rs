@@ -115,15 +115,20 @@ fn honest_worker_with_key(
 }
 
 fn rejected(job: &common::Job, inputs: [u8; 32], offence: Offence) -> bool {
+    // These offences carry a zero shard-inputs digest (their envelopes' answers bind it).
+    let shard_inputs = match offence {
+        Offence::Equivocation { .. } | Offence::Malformed { .. } => [0u8; 32],
+        _ => inputs,
+    };
     let cert = BlameCertificate {
         public_inputs: job.public_inputs.clone(),
-        shard_inputs: inputs,
+        shard_inputs,
         offence,
     };
-    let ok = cert.verify(&job.pre.aggregator.vk).is_err();
+    let vk = &job.pre.aggregator.vk;
     // The encoding does not change the verdict.
     let again = BlameCertificate::from_bytes(&cert.to_bytes()).unwrap();
-    ok && again.verify(&job.pre.aggregator.vk).is_err()
+    cert.verify(vk).is_err() && again.verify(vk).is_err()
 }
 
 proptest! {
@@ -196,4 +201,46 @@ fn honest_refusal_cannot_be_called_false() {
             }
         ));
     }
+}
+
+/// A malicious aggregator hands the same honest worker a second, inconsistent proving
+/// key for the same shard: the worker refuses it, and that refusal next to its real
+/// round-1 message is not equivocation (the inputs digest binds the key).
+#[test]
+fn two_proving_keys_do_not_make_an_equivocator() {
+    use ark_ec::AffineRepr;
+    let job = common::random_job(2, 16, 33);
+    let honest = honest_worker(&job, 1, 3, true);
+    let mut bad_key = job.pre.proving_keys[1].clone();
+    bad_key.commitments[0] = tutti_crypto::G1Affine::generator();
+    let inputs = ShardInputs {
+        key: Arc::new(bad_key),
+        witness: job.witnesses[1].clone(),
+        public_inputs: job.public_inputs.clone(),
+        shard_key: shard_key(&[7u8; 32], 1),
+    };
+    let mut w = SignedWorker::new(
+        WorkerIdentity::from_seed(&[9u8; 32]),
+        [1u8; 32],
+        &job.pre.aggregator.vk,
+        inputs,
+    );
+    let refusal = w.handle(&Directive::Resume {
+        attempt: 0,
+        history: vec![],
+        send_from: 1,
+    });
+    assert!(matches!(
+        refusal[0].message(),
+        Ok(WorkerMessage::Refusal { round: 1, .. })
+    ));
+    assert_ne!(refusal[0].answers, honest.envelopes[0].answers);
+    assert!(rejected(
+        &job,
+        honest.inputs,
+        Offence::Equivocation {
+            first: honest.envelopes[0].clone(),
+            second: refusal[0].clone()
+        },
+    ));
 }

@@ -16,6 +16,7 @@ fn run(job: &common::Job, spares: usize, faults: Vec<FaultSpec>) -> JobReport {
         faults,
         aggregator_restart_after: None,
         replicas: 1,
+        erasure: None,
     };
     run_job(
         &job.pre,
@@ -67,10 +68,10 @@ fn every_fault_kind_is_survived_and_blamed_when_provable() {
             let name = format!("{}@{round}", fault.name());
             let blamed = !report.blamed.is_empty();
             match fault {
-                Fault::Replay => {
+                Fault::Replay | Fault::CorruptFragment => {
                     assert!(
                         !blamed && report.reassigned.is_empty(),
-                        "{name}: replays are ignored"
+                        "{name}: replays are ignored; fragments matter only to a takeover"
                     );
                 }
                 Fault::Crash | Fault::Stall | Fault::BadSignature => {
@@ -139,6 +140,7 @@ fn aggregator_restart_resumes_from_the_journal() {
             }],
             aggregator_restart_after: Some(after),
             replicas: 1,
+            erasure: None,
         };
         let report = run_job(
             &job.pre,
@@ -214,6 +216,50 @@ mod mixes {
     }
 }
 
+/// A crashed worker's shard is taken over by a spare that rebuilds the shard's private
+/// inputs from erasure-coded fragments held by other workers; a corrupted fragment is
+/// detected and its holder named, and the rebuild still succeeds from the rest.
+#[test]
+fn takeover_rebuilds_inputs_from_fragments() {
+    use tutti_crypto::erasure::ErasureParams;
+    let job = common::random_job(4, 16, 25);
+    let run_with = |faults: Vec<FaultSpec>, params: ErasureParams| {
+        let options = JobOptions {
+            job_secret: [9u8; 32],
+            spares: 1,
+            faults,
+            aggregator_restart_after: None,
+            replicas: 1,
+            erasure: Some(params),
+        };
+        run_job(
+            &job.pre,
+            job.witnesses.clone(),
+            &job.public_inputs,
+            &options,
+            &NoClock,
+        )
+    };
+    let crash = FaultSpec {
+        shard: 0,
+        fault: Fault::Crash,
+        round: 3,
+    };
+    let corrupt = FaultSpec {
+        shard: 1,
+        fault: Fault::CorruptFragment,
+        round: 1,
+    };
+    let report = run_with(vec![crash, corrupt], ErasureParams::new(2, 2).unwrap()).unwrap();
+    check_outcome(&job, &report, &[0, 1]);
+    assert_eq!(report.rebuilt_inputs, vec![0]);
+    assert_eq!(report.corrupted_fragments, vec![(0, report.workers[1])]);
+    // With too few good fragments left (4 data fragments, no parity, one corrupted) the
+    // job says so instead of guessing.
+    let err = run_with(vec![crash, corrupt], ErasureParams::new(4, 0).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("fragment"), "{err}");
+}
+
 mod replication {
     use super::*;
 
@@ -229,6 +275,7 @@ mod replication {
             faults,
             aggregator_restart_after: None,
             replicas,
+            erasure: None,
         };
         run_job(
             &job.pre,

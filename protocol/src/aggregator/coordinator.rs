@@ -124,6 +124,28 @@ struct Slot {
     refusals: u8,
 }
 
+/// Everything a coordinator is started with.
+#[derive(Clone, Debug)]
+pub struct JobSetup {
+    /// The aggregator key of the circuit.
+    pub key: Arc<AggregatorKey>,
+    /// The statement.
+    pub public_inputs: Vec<Fr>,
+    /// Seeds the aggregator's private randomness (W blinding, share-check weights).
+    pub job_key: [u8; 32],
+    /// The job id every signature binds.
+    pub job_id: JobId,
+    /// The allow-list. With r replicas, shard i is held by `workers[i·r .. (i+1)·r]`; the
+    /// rest are spares.
+    pub workers: Vec<WorkerId>,
+    /// `shard_inputs[i]`: the digest of shard i's inputs (`ShardInputs::digest`).
+    pub shard_inputs: Vec<[u8; 32]>,
+    /// Workers proving each shard (1: no replication). Their messages must agree round
+    /// by round, so a disagreement is caught before anything enters the transcript; a
+    /// majority wins and a spare arbitrates a tie.
+    pub replicas: usize,
+}
+
 /// The robust aggregator of one job.
 pub struct Coordinator {
     key: Arc<AggregatorKey>,
@@ -156,43 +178,17 @@ impl std::fmt::Debug for Coordinator {
 }
 
 impl Coordinator {
-    /// A coordinator for one job. The first M workers of `workers` take shards 0..M in
-    /// order; the rest are spares. `job_key` seeds the aggregator's private randomness;
-    /// `shard_inputs[i]` is the digest of shard i's private inputs
-    /// (`ShardInputs::digest`), which every worker's signature binds.
-    pub fn new(
-        key: Arc<AggregatorKey>,
-        public_inputs: Vec<Fr>,
-        job_key: [u8; 32],
-        job_id: JobId,
-        workers: Vec<WorkerId>,
-        shard_inputs: Vec<[u8; 32]>,
-    ) -> Result<Self, ProtocolError> {
-        Self::replicated(
+    /// A coordinator for one job (see [`JobSetup`]).
+    pub fn new(setup: JobSetup) -> Result<Self, ProtocolError> {
+        let JobSetup {
             key,
             public_inputs,
             job_key,
             job_id,
             workers,
             shard_inputs,
-            1,
-        )
-    }
-
-    /// Like [`Coordinator::new`], with every shard proved by `replicas` workers: shard i
-    /// is held by `workers[i·r .. (i+1)·r]`. A round of a shard is accepted only when its
-    /// holders' messages agree, so a disagreement is caught in the round it happens,
-    /// before anything enters the transcript; a majority wins and a spare arbitrates a
-    /// tie.
-    pub fn replicated(
-        key: Arc<AggregatorKey>,
-        public_inputs: Vec<Fr>,
-        job_key: [u8; 32],
-        job_id: JobId,
-        workers: Vec<WorkerId>,
-        shard_inputs: Vec<[u8; 32]>,
-        replicas: usize,
-    ) -> Result<Self, ProtocolError> {
+            replicas,
+        } = setup;
         let m = key.vk.shape.shards;
         let r = replicas.max(1);
         if shard_inputs.len() != m {
@@ -260,25 +256,8 @@ impl Coordinator {
     /// Rebuilds a coordinator from its journal (after a restart): the same arguments as
     /// [`Coordinator::new`], then every entry replayed. Nothing is asked of workers for
     /// what the journal holds; call [`Coordinator::reissue`] to ask for what is missing.
-    pub fn resume(
-        key: Arc<AggregatorKey>,
-        public_inputs: Vec<Fr>,
-        job_key: [u8; 32],
-        job_id: JobId,
-        workers: Vec<WorkerId>,
-        shard_inputs: Vec<[u8; 32]>,
-        replicas: usize,
-        entries: &[JournalEntry],
-    ) -> Result<Self, ProtocolError> {
-        let mut c = Coordinator::replicated(
-            key,
-            public_inputs,
-            job_key,
-            job_id,
-            workers,
-            shard_inputs,
-            replicas,
-        )?;
+    pub fn resume(setup: JobSetup, entries: &[JournalEntry]) -> Result<Self, ProtocolError> {
+        let mut c = Coordinator::new(setup)?;
         for e in entries {
             match e {
                 JournalEntry::Message { from, wire } => {
@@ -289,14 +268,16 @@ impl Coordinator {
             }
         }
         // What replay emitted was already acted on before the restart, except the final
-        // outcome.
+        // outcome and the certificates (emitting one twice is harmless; losing one is not).
         let outcome: Vec<CoordinatorEvent> = c
             .events
             .drain(..)
             .filter(|e| {
                 matches!(
                     e,
-                    CoordinatorEvent::ProofReady(_) | CoordinatorEvent::Failed(_)
+                    CoordinatorEvent::ProofReady(_)
+                        | CoordinatorEvent::Failed(_)
+                        | CoordinatorEvent::Blame(_)
                 )
             })
             .collect();
@@ -429,18 +410,24 @@ impl Coordinator {
             tracing::warn!(worker = %from, "bad signature (or answers to challenges never sent)");
             return MessageOutcome::Ignored(BadSignature);
         }
-        let outcome = self.handle_envelope(env);
+        self.handle_envelope(env)
+    }
+
+    /// Takes one full signed envelope (already parsed); journals it when it changed the
+    /// coordinator's state.
+    pub fn handle_envelope(&mut self, env: Envelope) -> MessageOutcome {
+        let entry = JournalEntry::Message {
+            from: env.worker,
+            wire: env.wire_bytes(),
+        };
+        let outcome = self.process_envelope(env);
         if matches!(outcome, MessageOutcome::Accepted | MessageOutcome::Blamed) {
-            self.record(JournalEntry::Message {
-                from,
-                wire: wire.to_vec(),
-            });
+            self.record(entry);
         }
         outcome
     }
 
-    /// Takes one full signed envelope (already parsed).
-    pub fn handle_envelope(&mut self, env: Envelope) -> MessageOutcome {
+    fn process_envelope(&mut self, env: Envelope) -> MessageOutcome {
         use IgnoreReason::*;
         if self.done {
             return MessageOutcome::Ignored(JobOver);
@@ -476,21 +463,16 @@ impl Coordinator {
                 first: prev.clone(),
                 second: env,
             };
-            self.blame(shard, offence);
-            return MessageOutcome::Blamed;
+            return self.blamed(shard, offence);
         }
         self.seen.insert(key, env.clone());
         let msg = match env.message() {
             Ok(m) => m,
-            Err(_) => {
-                self.blame(shard, Offence::Malformed { envelope: env });
-                return MessageOutcome::Blamed;
-            }
+            Err(_) => return self.blamed(shard, Offence::Malformed { envelope: env }),
         };
         if let WorkerMessage::Refusal { reason, round } = msg {
             if let Some(offence) = self.false_refusal(shard, round, reason, &env) {
-                self.blame(shard, offence);
-                return MessageOutcome::Blamed;
+                return self.blamed(shard, offence);
             }
             self.on_refusal(shard, env.worker, reason);
             return MessageOutcome::Accepted;
@@ -520,14 +502,13 @@ impl Coordinator {
             let pi = checks::public_input_at(&self.key.vk, &self.public_inputs, shard, ch.x);
             if !checks::local_identity_holds(&self.key.vk, shard, at_x, *z_shift, &ch, pi) {
                 let challenges = self.slots[shard].history[..3].to_vec();
-                self.blame(
+                return self.blamed(
                     shard,
                     Offence::LocalIdentity {
                         evaluations: env,
                         challenges,
                     },
                 );
-                return MessageOutcome::Blamed;
             }
         }
         self.slots[shard].votes.insert(env.worker, env);
@@ -631,6 +612,9 @@ impl Coordinator {
     }
 
     fn fail(&mut self, e: ProtocolError) {
+        if self.done {
+            return;
+        }
         tracing::warn!(error = %e, "job failed");
         self.done = true;
         self.events.push_back(CoordinatorEvent::Failed(e));
@@ -680,10 +664,24 @@ impl Coordinator {
         }
     }
 
-    fn blame(&mut self, shard: usize, offence: Offence) {
+    fn blamed(&mut self, shard: usize, offence: Offence) -> MessageOutcome {
+        if self.blame(shard, offence) {
+            MessageOutcome::Blamed
+        } else {
+            MessageOutcome::Accepted
+        }
+    }
+
+    /// Emits a certificate and replaces the worker; false when the fault could not be
+    /// proven (the worker is then replaced without blame).
+    fn blame(&mut self, shard: usize, offence: Offence) -> bool {
+        let shard_inputs = match offence {
+            Offence::Equivocation { .. } | Offence::Malformed { .. } => [0u8; 32],
+            _ => self.slots[shard].inputs,
+        };
         let cert = BlameCertificate {
             public_inputs: self.public_inputs.clone(),
-            shard_inputs: self.slots[shard].inputs,
+            shard_inputs,
             offence,
         };
         if let Err(e) = cert.verify(&self.key.vk) {
@@ -691,7 +689,7 @@ impl Coordinator {
             // unprovable and just replace the worker.
             tracing::error!(shard, error = %e, "could not prove a fault; replacing without blame");
             self.reassign(shard, cert.worker(), ReassignReason::Unprovable);
-            return;
+            return false;
         }
         tracing::warn!(shard, worker = %cert.worker(), offence = cert.offence.name(), "worker blamed");
         // Forget what this worker sent from the offending round on; replicas that signed
@@ -727,6 +725,7 @@ impl Coordinator {
         for w in co_signers {
             self.reassign(shard, w, ReassignReason::Retired);
         }
+        true
     }
 
     /// Takes `shard` away from `worker` and gives it to a spare; without a spare the
@@ -872,7 +871,7 @@ impl Coordinator {
                         challenges: challenges.to_vec(),
                     };
                     self.round = 4;
-                    self.blame(shard, offence);
+                    let _ = self.blame(shard, offence);
                     return;
                 }
                 AggregatorEvent::Failed(ProtocolError::ShareRejected { shard, .. }) if r == 5 => {
@@ -883,7 +882,7 @@ impl Coordinator {
                         challenges: slot.history.clone(),
                     };
                     self.round = 5;
-                    self.blame(shard, offence);
+                    let _ = self.blame(shard, offence);
                     return;
                 }
                 AggregatorEvent::Failed(e) => return self.fail(e),

@@ -29,11 +29,13 @@ pub enum Fault {
     BadSignature,
     /// Also sends a copy of a message signed for another job.
     Replay,
+    /// Hands out corrupted erasure-coded fragments of other shards' inputs.
+    CorruptFragment,
 }
 
 impl Fault {
     /// Every fault kind.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 10] = [
         Fault::Crash,
         Fault::Stall,
         Fault::WrongCommitment,
@@ -43,6 +45,7 @@ impl Fault {
         Fault::Equivocate,
         Fault::BadSignature,
         Fault::Replay,
+        Fault::CorruptFragment,
     ];
 
     /// The name used on the command line.
@@ -57,6 +60,7 @@ impl Fault {
             Fault::Equivocate => "equivocate",
             Fault::BadSignature => "bad-signature",
             Fault::Replay => "replay",
+            Fault::CorruptFragment => "corrupt-fragment",
         }
     }
 
@@ -86,7 +90,11 @@ impl Fault {
     pub fn provable(&self) -> bool {
         !matches!(
             self,
-            Fault::Crash | Fault::Stall | Fault::BadSignature | Fault::Replay
+            Fault::Crash
+                | Fault::Stall
+                | Fault::BadSignature
+                | Fault::Replay
+                | Fault::CorruptFragment
         )
     }
 }

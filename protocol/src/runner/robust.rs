@@ -5,11 +5,12 @@
 
 use super::faults::{Fault, FaultSpec, corrupt, resign};
 use super::{Clock, Traffic, aggregator_job_key, shard_key};
-use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, ReassignReason};
+use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, JobSetup, ReassignReason};
 use crate::aggregator::journal::MemoryJournal;
 use crate::blame::BlameCertificate;
 use crate::envelope::Envelope;
 use crate::error::ProtocolError;
+use crate::inputs::{ShardSecrets, code_shard, rebuild_shard};
 use crate::keys::Preprocessed;
 use crate::layout::ShardWitness;
 use crate::proof::Proof;
@@ -17,6 +18,7 @@ use crate::worker::{Directive, ShardInputs, SignedWorker};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tutti_crypto::Fr;
+use tutti_crypto::erasure::{ErasureParams, Fragment};
 use tutti_crypto::identity::{WorkerId, WorkerIdentity};
 use tutti_crypto::scalars::derive_key;
 
@@ -29,6 +31,10 @@ pub struct JobOptions {
     pub spares: usize,
     /// Workers proving each shard (0 or 1: no replication).
     pub replicas: usize,
+    /// Reed–Solomon code the shards' private inputs over the workers (k data + m parity
+    /// fragments per shard, none held by the shard's own workers); a takeover then
+    /// rebuilds its inputs from any k fragment holders instead of being handed them.
+    pub erasure: Option<ErasureParams>,
     /// Injected faults.
     pub faults: Vec<FaultSpec>,
     /// Simulate an aggregator crash once its journal holds this many entries: the
@@ -80,6 +86,10 @@ pub struct JobReport {
     /// Messages of already-journaled rounds that workers had to send again after a
     /// restart (zero: the journal spares them).
     pub resent_after_restart: usize,
+    /// Fragments found corrupted while rebuilding a shard's inputs: (shard, holder).
+    pub corrupted_fragments: Vec<(usize, WorkerId)>,
+    /// Shards whose inputs a takeover rebuilt from fragments.
+    pub rebuilt_inputs: Vec<usize>,
 }
 
 impl JobReport {
@@ -167,16 +177,16 @@ pub fn run_job(
     };
     let digests: Vec<[u8; 32]> = (0..m).map(|i| shard_inputs(i).digest()).collect();
     let journal = MemoryJournal::new();
-    let mut coord = Coordinator::replicated(
-        agg_key.clone(),
-        public_inputs.to_vec(),
-        aggregator_job_key(&secret),
+    let setup = JobSetup {
+        key: agg_key.clone(),
+        public_inputs: public_inputs.to_vec(),
+        job_key: aggregator_job_key(&secret),
         job_id,
-        ids.clone(),
-        digests.clone(),
-        r,
-    )?
-    .with_journal(Box::new(journal.clone()));
+        workers: ids.clone(),
+        shard_inputs: digests.clone(),
+        replicas: r,
+    };
+    let mut coord = Coordinator::new(setup.clone())?.with_journal(Box::new(journal.clone()));
     coord.start();
     let mut restart_round: Option<u8> = None;
     let mut report = JobReport {
@@ -192,6 +202,12 @@ pub fn run_job(
         recovery_nanos: 0,
         aggregator_restarts: 0,
         resent_after_restart: 0,
+        corrupted_fragments: Vec::new(),
+        rebuilt_inputs: Vec::new(),
+    };
+    let coded = match options.erasure {
+        Some(params) => Some(CodedInputs::new(params, m, n, r, &secret, &witnesses)?),
+        None => None,
     };
     // (worker, wire bytes, sent while taking a shard over from round 1)
     let mut inbox: VecDeque<(usize, Vec<u8>, bool)> = VecDeque::new();
@@ -207,13 +223,30 @@ pub fn run_job(
                     directive,
                 } => {
                     let k = index[&worker];
-                    let node = &mut nodes[k];
-                    let inputs = ShardInputs {
-                        key: keys[shard].clone(),
-                        witness: witnesses[shard].clone(),
-                        public_inputs: public_inputs.to_vec(),
-                        shard_key: shard_key(&secret, shard),
+                    let takeover = nodes[k].original_shard != Some(shard);
+                    let inputs = match (&coded, takeover) {
+                        (Some(c), true) => {
+                            let rebuilt = c.rebuild(shard, &nodes)?;
+                            for h in &rebuilt.corrupted_holders {
+                                report.corrupted_fragments.push((shard, ids[*h]));
+                            }
+                            report.rebuilt_inputs.push(shard);
+                            let inputs = ShardInputs {
+                                key: keys[shard].clone(),
+                                witness: rebuilt.secrets.witness,
+                                public_inputs: public_inputs.to_vec(),
+                                shard_key: rebuilt.secrets.shard_key,
+                            };
+                            if inputs.digest() != digests[shard] {
+                                return Err(ProtocolError::Mismatch(format!(
+                                    "inputs of shard {shard} rebuilt from fragments do not match their digest"
+                                )));
+                            }
+                            inputs
+                        }
+                        _ => shard_inputs(shard),
                     };
+                    let node = &mut nodes[k];
                     node.worker =
                         Some(SignedWorker::new(node.identity.clone(), job_id, vk, inputs));
                     if node.original_shard != Some(shard) {
@@ -269,17 +302,8 @@ pub fn run_job(
             );
             inbox.clear();
             restart_round = Some(coord.round());
-            coord = Coordinator::resume(
-                agg_key.clone(),
-                public_inputs.to_vec(),
-                aggregator_job_key(&secret),
-                job_id,
-                ids.clone(),
-                digests.clone(),
-                r,
-                &journal.entries(),
-            )?
-            .with_journal(Box::new(journal.clone()));
+            coord = Coordinator::resume(setup.clone(), &journal.entries())?
+                .with_journal(Box::new(journal.clone()));
             coord.reissue();
             report.aggregator_restarts += 1;
             continue;
@@ -412,5 +436,91 @@ fn apply_fault(node: &mut Node, env: Envelope, lost: &mut Vec<WorkerId>) -> Vec<
             vec![replayed, env]
         }
         _ => vec![env],
+    }
+}
+
+/// Every shard's private inputs, Reed–Solomon coded over the workers.
+struct CodedInputs {
+    params: ErasureParams,
+    lens: Vec<usize>,
+    digests: Vec<Vec<tutti_crypto::erasure::FragmentDigest>>,
+    /// `holders[shard][j]`: the worker holding fragment j of that shard.
+    holders: Vec<Vec<usize>>,
+    fragments: Vec<Vec<Fragment>>,
+}
+
+struct Rebuilt {
+    secrets: ShardSecrets,
+    corrupted_holders: Vec<usize>,
+}
+
+impl CodedInputs {
+    fn new(
+        params: ErasureParams,
+        m: usize,
+        n: usize,
+        r: usize,
+        secret: &[u8; 32],
+        witnesses: &[ShardWitness],
+    ) -> Result<Self, ProtocolError> {
+        params.validate()?;
+        if params.total() + r > n {
+            return Err(ProtocolError::Mismatch(format!(
+                "{} fragments per shard need {} workers besides the shard's own {r}, but the job has {n} in all",
+                params.total(),
+                params.total()
+            )));
+        }
+        let mut c = CodedInputs {
+            params,
+            lens: Vec::new(),
+            digests: Vec::new(),
+            holders: Vec::new(),
+            fragments: Vec::new(),
+        };
+        for (i, w) in witnesses.iter().enumerate().take(m) {
+            let secrets = ShardSecrets {
+                witness: w.clone(),
+                shard_key: shard_key(secret, i),
+            };
+            let (fragments, digests, len) = code_shard(&secrets, params)?;
+            // Fragment j goes to the (j+1)-th worker after the shard's own ones.
+            let holders = (0..params.total()).map(|j| (i * r + r + j) % n).collect();
+            c.lens.push(len);
+            c.digests.push(digests);
+            c.holders.push(holders);
+            c.fragments.push(fragments);
+        }
+        Ok(c)
+    }
+
+    /// Gathers the fragments of `shard` from holders still answering (a holder with the
+    /// corrupt-fragment fault hands out damaged bytes) and rebuilds the inputs.
+    fn rebuild(&self, shard: usize, nodes: &[Node]) -> Result<Rebuilt, ProtocolError> {
+        let mut got = Vec::new();
+        for (j, h) in self.holders[shard].iter().enumerate() {
+            let node = &nodes[*h];
+            if node.dead || node.silent {
+                continue;
+            }
+            let mut f = self.fragments[shard][j].clone();
+            let corrupts = node
+                .fault
+                .is_some_and(|s| s.fault == Fault::CorruptFragment);
+            if let (true, Some(b)) = (corrupts, f.bytes.first_mut()) {
+                *b ^= 0x5a;
+            }
+            got.push(f);
+        }
+        let rebuilt = rebuild_shard(&got, &self.digests[shard], self.params, self.lens[shard])?;
+        let corrupted_holders = rebuilt
+            .corrupted
+            .iter()
+            .map(|j| self.holders[shard][*j as usize])
+            .collect();
+        Ok(Rebuilt {
+            secrets: rebuilt.secrets,
+            corrupted_holders,
+        })
     }
 }

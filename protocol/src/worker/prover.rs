@@ -94,17 +94,33 @@ pub struct ShardInputs {
 }
 
 impl ShardInputs {
-    /// A hiding digest of the shard's private inputs (witness and shard key, which is
-    /// secret and random): `keccak256("tutti/shard-inputs/v1" || shard u32 BE || shard key
-    /// || rows u32 BE || wire values 32 bytes BE each)`.
+    /// A hiding digest of everything the shard's messages depend on besides the
+    /// challenges: the proving key (its fixed commitments and a BLAKE3 digest of its SRS
+    /// row), the witness and the shard key (secret and random, which makes the digest
+    /// hiding). `keccak256("tutti/shard-inputs/v2" || shard u32 BE || M u32 BE || T u32 BE
+    /// || δ 32 bytes BE || 8 fixed commitments (64 bytes x‖y each) || BLAKE3(row, 64 bytes
+    /// per point) || shard key || for each wire: length u32 BE and values 32 bytes BE)`.
     pub fn digest(&self) -> [u8; 32] {
-        let mut d = b"tutti/shard-inputs/v1".to_vec();
-        d.extend_from_slice(&(self.key.shard as u32).to_be_bytes());
+        use tutti_crypto::encoding::{g1_evm, scalar_be};
+        let k = &self.key;
+        let mut d = b"tutti/shard-inputs/v2".to_vec();
+        d.extend_from_slice(&(k.shard as u32).to_be_bytes());
+        d.extend_from_slice(&(k.shape.shards as u32).to_be_bytes());
+        d.extend_from_slice(&(k.shape.shard_gates as u32).to_be_bytes());
+        d.extend_from_slice(&scalar_be(&k.delta));
+        for c in &k.commitments {
+            d.extend_from_slice(&g1_evm(c));
+        }
+        let mut row = blake3::Hasher::new();
+        for p in &k.row.bases {
+            row.update(&g1_evm(p));
+        }
+        d.extend_from_slice(row.finalize().as_bytes());
         d.extend_from_slice(&self.shard_key);
-        d.extend_from_slice(&(self.witness.wires[0].len() as u32).to_be_bytes());
         for w in &self.witness.wires {
+            d.extend_from_slice(&(w.len() as u32).to_be_bytes());
             for v in w {
-                d.extend_from_slice(&tutti_crypto::encoding::scalar_be(v));
+                d.extend_from_slice(&scalar_be(v));
             }
         }
         tutti_crypto::transcript::keccak256(&d)
