@@ -2,6 +2,7 @@
 //!
 //! A thin layer over the crates: argument parsing, files, timing, progress and output.
 
+mod bench;
 mod blame;
 mod job;
 mod setup;
@@ -115,6 +116,27 @@ enum Command {
         #[arg(long)]
         proof: PathBuf,
     },
+    /// Measure one worker, the aggregator and the verifier against a one-machine prover.
+    Bench {
+        /// Number of shards M.
+        #[arg(long, default_value_t = 8)]
+        shards: usize,
+        /// Rows per shard T.
+        #[arg(long, default_value_t = 4096)]
+        shard_gates: usize,
+        /// Print one JSON object per measured point.
+        #[arg(long)]
+        json: bool,
+        /// Measure M = 1, 2, 4, 8, 16, 32 at the given T.
+        #[arg(long)]
+        sweep: bool,
+        /// Runs of each N-sized job; figures are minima over them.
+        #[arg(long, default_value_t = 1)]
+        reps: usize,
+        /// Internal: prove one shard from this file and print its peak memory.
+        #[arg(long, hide = true)]
+        worker_child: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +206,21 @@ fn main() -> ExitCode {
             command: BlameCommand::Verify { cert, vk },
         } => return blame::verify(&cert, &vk),
         Command::Verify { vk, proof } => return verify::run(&vk, &proof),
+        Command::Bench {
+            shards,
+            shard_gates,
+            json,
+            sweep,
+            reps,
+            worker_child,
+        } => bench::run(bench::BenchArgs {
+            shards,
+            shard_gates,
+            json,
+            sweep,
+            reps,
+            worker_child,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

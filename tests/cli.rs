@@ -306,3 +306,35 @@ fn injected_faults_are_survived_and_blamed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong-commitment"));
 }
+
+#[test]
+fn bench_prints_every_key() {
+    let out = tutti(&["bench", "--shards", "2", "--shard-gates", "32", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "single_ms_n",
+        "single_ms_t",
+        "worker_ms_max",
+        "aggregator_ms",
+        "speedup",
+        "ideal_speedup",
+        "floor_ms_t",
+        "worker_over_single_t",
+        "single_over_floor_t",
+        "verify_ms",
+        "proof_bytes",
+        "bytes_per_worker",
+        "worker_peak_rss_mb",
+    ] {
+        assert!(
+            json[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key} missing or zero in {json}"
+        );
+    }
+    assert_eq!(json["proof_bytes"], 993);
+}

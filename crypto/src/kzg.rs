@@ -19,6 +19,7 @@ use crate::{Bn254, CryptoError, Fr, G1Affine, G1Projective, Result};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{One, Zero};
+use std::sync::{Arc, Mutex};
 
 /// `Σ coeffs[j]·bases[j]`; fails if there are more coefficients than bases.
 pub fn commit(bases: &[G1Affine], coeffs: &[Fr]) -> Result<G1Projective> {
@@ -124,14 +125,48 @@ impl PairingBatch {
 
     /// Evaluates the batch with one three-pair multi-pairing.
     pub fn check(&self, g2: &G2Part) -> bool {
-        let mut one = G1Projective::msm_unchecked(&self.one.0, &self.one.1);
+        let mut one = small_msm(&self.one.0, &self.one.1);
         one += G1Affine::generator() * self.generator_scalar;
-        let tx = G1Projective::msm_unchecked(&self.tau_x.0, &self.tau_x.1);
-        let ty = G1Projective::msm_unchecked(&self.tau_y.0, &self.tau_y.1);
+        let tx = small_msm(&self.tau_x.0, &self.tau_x.1);
+        let ty = small_msm(&self.tau_y.0, &self.tau_y.1);
         let g1 = G1Projective::normalize_batch(&[one, tx, ty]);
-        let out = Bn254::multi_pairing(g1, [g2.one, g2.tau_x, g2.tau_y]);
-        out.0.is_one()
+        let ml = Bn254::multi_miller_loop(g1, prepared_g2(g2).iter().cloned());
+        Bn254::final_exponentiation(ml).is_some_and(|out| out.0.is_one())
     }
+}
+
+/// Below this many points a sum of scalar multiplications beats the bucket method, whose
+/// fixed cost (about 85 windows of bucket sums) dominates tiny inputs.
+const SMALL_MSM: usize = 4;
+
+/// `Σ scalars[j]·bases[j]`: the same group element as `msm_unchecked`, cheaper for a few
+/// points.
+fn small_msm(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
+    if bases.len() < SMALL_MSM {
+        bases.iter().zip(scalars).map(|(p, s)| *p * s).sum()
+    } else {
+        G1Projective::msm_unchecked(bases, scalars)
+    }
+}
+
+type G2Prepared = <Bn254 as Pairing>::G2Prepared;
+
+/// The fixed G2 points in Miller-loop form. Preparing a G2 point (its line coefficients)
+/// is about a third of a three-pair multi-pairing, and every check uses the same three
+/// points, so the last few prepared sets are kept for the process.
+fn prepared_g2(g2: &G2Part) -> Arc<[G2Prepared; 3]> {
+    const KEEP: usize = 4;
+    static CACHE: Mutex<Vec<(G2Part, Arc<[G2Prepared; 3]>)>> = Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(pos) = cache.iter().position(|(k, _)| k == g2) {
+        return cache[pos].1.clone();
+    }
+    let prepared = Arc::new([g2.one.into(), g2.tau_x.into(), g2.tau_y.into()]);
+    if cache.len() >= KEEP {
+        cache.remove(0);
+    }
+    cache.push((*g2, prepared.clone()));
+    prepared
 }
 
 /// Checks one worker's opening on its own.
