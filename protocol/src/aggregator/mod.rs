@@ -20,7 +20,7 @@ use ark_ff::{One, Zero};
 use ark_poly::EvaluationDomain;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use tutti_crypto::kzg::{ShareClaim, commit, find_bad_shares, open};
+use tutti_crypto::kzg::{PairingBatch, ShareClaim, commit, find_bad_shares, open};
 use tutti_crypto::poly::{evaluate, linear_combination};
 use tutti_crypto::scalars::derive_scalars;
 use tutti_crypto::transcript::Transcript;
@@ -392,6 +392,42 @@ impl Aggregator {
         Ok(())
     }
 
+    /// Check 3, optimistic: every worker's two share claims with the aggregator-private
+    /// `weights` in one pairing batch — the same equation as
+    /// [`tutti_crypto::kzg::batch_check_shares`] over [`Self::share_claims`], but with each
+    /// worker commitment entering the batch's single MSM directly (weight `w·ν^j`) instead
+    /// of one small MSM per worker.
+    fn all_shares_hold(&self, openings: &[(G1Affine, G1Affine)], weights: &[Fr]) -> bool {
+        let key = &self.key;
+        let powers = powers_of(self.nu, OPENED_AT_X);
+        let omega_x = key.vk.shape.x_domain().group_gen();
+        let mut b = PairingBatch::new();
+        for (i, (pa, pb)) in openings.iter().enumerate() {
+            let (wa, wb) = (weights[2 * i], weights[2 * i + 1]);
+            if wa.is_zero() || wb.is_zero() {
+                return false;
+            }
+            let commitments = self.got.wires[i]
+                .iter()
+                .chain(&key.shard_fixed[i])
+                .chain(std::iter::once(&self.got.z[i]))
+                .chain(&self.got.quotient[i]);
+            for (c, p) in commitments.zip(&powers) {
+                b.add_one(*c, wa * p);
+            }
+            let (at_x, z_shift) = &self.got.evals[i];
+            let value: Fr = at_x.iter().zip(&powers).map(|(a, p)| *a * p).sum();
+            let base = key.lagrange_y[i];
+            b.add_one(base, -(wa * value + wb * z_shift));
+            b.add_one(*pa, wa * self.x);
+            b.add_tau_x(*pa, -wa);
+            b.add_one(self.got.z[i], wb);
+            b.add_one(*pb, wb * omega_x * self.x);
+            b.add_tau_x(*pb, -wb);
+        }
+        b.check(&key.vk.g2)
+    }
+
     fn share_claims(&self, openings: &[(G1Affine, G1Affine)]) -> Vec<ShareClaim> {
         openings
             .iter()
@@ -417,9 +453,10 @@ impl Aggregator {
             })
             .collect();
         let key = self.key.clone();
-        if !self.options.skip_share_checks {
+        let weights = derive_scalars(&self.job_key, b"share-weights", 2 * openings.len());
+        if !self.options.skip_share_checks && !self.all_shares_hold(&openings, &weights) {
+            // Only when the optimistic batch fails: per-shard claims, bisected.
             let claims = self.share_claims(&openings);
-            let weights = derive_scalars(&self.job_key, b"share-weights", claims.len());
             let bad = find_bad_shares(&claims, &weights, &key.vk.g2);
             if let Some(first) = bad.first() {
                 let shard = first / 2;
