@@ -11,11 +11,13 @@ use crate::checks::{self, ShardChallenges, ShardCommitments};
 use crate::constraint::Challenges;
 use crate::envelope::{Envelope, JobId, answers_digest, job_context};
 use crate::error::ProtocolError;
+use crate::fragments::{SignedFragment, fragment_commitment};
 use crate::keys::VerifyingKey;
 use crate::messages::{AggregatorMessage, RefusalReason, WorkerMessage};
 use ark_ff::One;
 use tutti_crypto::Fr;
 use tutti_crypto::encoding::{Reader, put_scalar};
+use tutti_crypto::erasure::FragmentDigest;
 use tutti_crypto::identity::WorkerId;
 use tutti_crypto::kzg::check_share;
 
@@ -25,8 +27,8 @@ pub const CERTIFICATE_VERSION: u8 = 2;
 /// The rule a worker broke, with the evidence.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Offence {
-    /// Two different payloads signed for the same job, attempt, shard, round and
-    /// challenges.
+    /// Two different payloads signed for the same job, shard, round, inputs and
+    /// challenges (in any attempts).
     Equivocation {
         /// One message.
         first: Envelope,
@@ -55,6 +57,13 @@ pub enum Offence {
         /// The two challenges the refusal answers ((β, γ) and (α, W, W')).
         challenges: Vec<AggregatorMessage>,
     },
+    /// A signed erasure-coded fragment that contradicts the fragment commitment it names.
+    CorruptFragment {
+        /// The fragment, as its holder signed it.
+        fragment: SignedFragment,
+        /// The shard's fragment digests (their commitment is what the holder signed).
+        digests: Vec<FragmentDigest>,
+    },
     /// Round-5 openings that do not match the worker's signed commitments and values.
     BadOpening {
         /// The signed messages of rounds 1 to 5.
@@ -72,6 +81,7 @@ impl Offence {
             Offence::LocalIdentity { .. } => 3,
             Offence::BadOpening { .. } => 4,
             Offence::FalseRefusal { .. } => 5,
+            Offence::CorruptFragment { .. } => 6,
         }
     }
 
@@ -83,6 +93,7 @@ impl Offence {
             Offence::LocalIdentity { .. } => "evaluations break the shard's constraint identity",
             Offence::BadOpening { .. } => "opening proofs do not match commitments",
             Offence::FalseRefusal { .. } => "refusal contradicted by its own product",
+            Offence::CorruptFragment { .. } => "corrupted erasure-coded fragment",
         }
     }
 
@@ -95,6 +106,7 @@ impl Offence {
             Offence::FalseRefusal {
                 product, refusal, ..
             } => vec![product, refusal],
+            Offence::CorruptFragment { .. } => Vec::new(),
         }
     }
 
@@ -124,29 +136,57 @@ fn invalid(why: impl Into<String>) -> ProtocolError {
 }
 
 impl BlameCertificate {
-    fn first(&self) -> &Envelope {
-        self.offence.envelopes()[0]
-    }
-
     /// The worker blamed.
     pub fn worker(&self) -> WorkerId {
-        self.first().worker
+        match &self.offence {
+            Offence::CorruptFragment { fragment, .. } => fragment.holder,
+            o => o
+                .envelopes()
+                .first()
+                .map_or(WorkerId([0; 32]), |e| e.worker),
+        }
     }
 
-    /// The shard it held.
+    /// The shard it held (for a corrupted fragment: the shard whose inputs it held).
     pub fn shard(&self) -> u32 {
-        self.first().shard
+        match &self.offence {
+            Offence::CorruptFragment { fragment, .. } => fragment.shard,
+            o => o.envelopes().first().map_or(0, |e| e.shard),
+        }
     }
 
     /// The job.
     pub fn job_id(&self) -> JobId {
-        self.first().job_id
+        match &self.offence {
+            Offence::CorruptFragment { fragment, .. } => fragment.job_id,
+            o => o.envelopes().first().map_or([0; 32], |e| e.job_id),
+        }
     }
 
     /// Checks the certificate offline. `Ok` means the worker provably broke the rule.
     pub fn verify(&self, vk: &VerifyingKey) -> Result<(), ProtocolError> {
+        if let Offence::CorruptFragment { fragment, digests } = &self.offence {
+            // Self-contained: the holder signed bytes under a commitment they contradict.
+            if self.shard_inputs != [0u8; 32] || !self.public_inputs.is_empty() {
+                return Err(invalid("a fragment certificate carries no statement"));
+            }
+            if !fragment.signature_valid() {
+                return Err(invalid("the fragment's signature is not valid"));
+            }
+            if fragment_commitment(digests, fragment.original_len) != fragment.commitment {
+                return Err(invalid(
+                    "the digests are not the ones the holder signed for",
+                ));
+            }
+            if fragment.matches(digests) {
+                return Err(invalid("the fragment matches its digest"));
+            }
+            return Ok(());
+        }
         let envs = self.offence.envelopes();
-        let head = envs[0];
+        let Some(head) = envs.first().copied() else {
+            return Err(invalid("no signed message"));
+        };
         let context = job_context(vk, &self.public_inputs);
         for e in &envs {
             if !e.signature_valid() {
@@ -249,6 +289,7 @@ impl BlameCertificate {
                 }
                 Ok(())
             }
+            Offence::CorruptFragment { .. } => Err(invalid("checked above")),
             Offence::BadOpening {
                 messages,
                 challenges,
@@ -330,6 +371,15 @@ impl BlameCertificate {
             out.push(b.len() as u8);
             out.extend_from_slice(&b);
         }
+        if let Offence::CorruptFragment { fragment, digests } = &self.offence {
+            let b = fragment.to_bytes();
+            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            out.extend_from_slice(&b);
+            out.extend_from_slice(&(digests.len() as u16).to_be_bytes());
+            for d in digests {
+                out.extend_from_slice(d);
+            }
+        }
         out
     }
 
@@ -366,8 +416,22 @@ impl BlameCertificate {
             let len = r.u8()? as usize;
             challenges.push(AggregatorMessage::from_bytes(r.take(len)?)?);
         }
+        let fragment = if kind == 6 {
+            let len = r.u32()? as usize;
+            let body = r.take(len)?;
+            let mut fr = Reader::new(body, "signed fragment in certificate");
+            let f = SignedFragment::read(&mut fr)?;
+            fr.finish()?;
+            let n = r.u16()? as usize;
+            let digests = (0..n)
+                .map(|_| r.array::<32>())
+                .collect::<Result<Vec<_>, _>>()?;
+            Some((f, digests))
+        } else {
+            None
+        };
         r.finish()?;
-        if matches!(kind, 1 | 2) && (!challenges.is_empty() || shard_inputs != [0u8; 32]) {
+        if matches!(kind, 1 | 2 | 6) && (!challenges.is_empty() || shard_inputs != [0u8; 32]) {
             return Err(invalid(
                 "this offence carries no challenges and a zero shard-inputs digest",
             ));
@@ -389,6 +453,10 @@ impl BlameCertificate {
                 refusal: next()?,
                 challenges,
             },
+            (6, 0) => {
+                let (fragment, digests) = fragment.ok_or_else(|| invalid("missing fragment"))?;
+                Offence::CorruptFragment { fragment, digests }
+            }
             (4, 5) => Offence::BadOpening {
                 messages: (0..5).map(|_| next()).collect::<Result<_, _>>()?,
                 challenges,

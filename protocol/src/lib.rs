@@ -20,6 +20,7 @@ pub mod constraint;
 pub mod envelope;
 mod error;
 pub mod fiat_shamir;
+pub mod fragments;
 pub mod inputs;
 pub mod keys;
 pub mod layout;

@@ -224,9 +224,10 @@ fn takeover_rebuilds_inputs_from_fragments() {
     use tutti_crypto::erasure::ErasureParams;
     let job = common::random_job(4, 16, 25);
     let run_with = |faults: Vec<FaultSpec>, params: ErasureParams| {
+        // Two spares: one for the crash, one for the shard the corrupting holder loses.
         let options = JobOptions {
             job_secret: [9u8; 32],
-            spares: 1,
+            spares: 2,
             faults,
             aggregator_restart_after: None,
             replicas: 1,
@@ -252,8 +253,22 @@ fn takeover_rebuilds_inputs_from_fragments() {
     };
     let report = run_with(vec![crash, corrupt], ErasureParams::new(2, 2).unwrap()).unwrap();
     check_outcome(&job, &report, &[0, 1]);
-    assert_eq!(report.rebuilt_inputs, vec![0]);
+    assert_eq!(
+        report.rebuilt_inputs,
+        vec![0, 1],
+        "shard 1 moves too: its holder corrupted"
+    );
     assert_eq!(report.corrupted_fragments, vec![(0, report.workers[1])]);
+    // The corrupting holder is blamed with a certificate anyone can check.
+    let cert = report
+        .blamed
+        .iter()
+        .find(|c| c.worker() == report.workers[1])
+        .expect("the corrupting holder is blamed");
+    assert!(matches!(
+        cert.offence,
+        tutti_protocol::blame::Offence::CorruptFragment { .. }
+    ));
     // With too few good fragments left (4 data fragments, no parity, one corrupted) the
     // job says so instead of guessing.
     let err = run_with(vec![crash, corrupt], ErasureParams::new(4, 0).unwrap()).unwrap_err();

@@ -15,6 +15,7 @@ use crate::blame::{BlameCertificate, Offence};
 use crate::checks;
 use crate::envelope::{Envelope, JobId, answers_digest, job_context};
 use crate::error::ProtocolError;
+use crate::fragments::SignedFragment;
 use crate::keys::AggregatorKey;
 use crate::messages::{AggregatorMessage, WorkerMessage};
 use crate::proof::Proof;
@@ -22,6 +23,7 @@ use crate::worker::Directive;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tutti_crypto::Fr;
+use tutti_crypto::erasure::FragmentDigest;
 use tutti_crypto::identity::WorkerId;
 
 /// Why a shard changed hands.
@@ -480,17 +482,18 @@ impl Coordinator {
         let r = env.round as usize;
         if r < self.round as usize {
             // A takeover replaying an earlier round.
-            let same = self.slots[shard].accepted[r - 1]
-                .as_ref()
-                .is_some_and(|a| a.payload == env.payload);
+            let accepted = self.slots[shard].accepted[r - 1].as_ref();
+            let same = accepted.is_some_and(|a| a.payload == env.payload);
             if same {
                 if self.slots[shard].holders.len() == 1 {
                     self.slots[shard].accepted[r - 1] = Some(env);
                 }
-            } else if self.slots[shard].holders.len() > 1 {
+            } else if accepted.is_some() && self.slots[shard].holders.len() > 1 {
                 // Its fellow replicas agreed on the accepted message: it is the odd one.
                 self.reassign(shard, env.worker, ReassignReason::Retired);
             } else {
+                // Nothing accepted for that round any more (a blame cleared it), or a lone
+                // holder disagrees with its predecessor: the transcript changes from here.
                 self.rewind(shard, env);
             }
             return MessageOutcome::Accepted;
@@ -574,6 +577,43 @@ impl Coordinator {
                 send_from: 1,
             },
         });
+    }
+
+    /// Evidence gathered while rebuilding a shard's inputs: a fragment signed by its
+    /// holder that contradicts the shard's fragment digests. A valid one blames the holder
+    /// (and takes away any shard it holds); anything else is ignored.
+    pub fn handle_fragment_evidence(
+        &mut self,
+        fragment: SignedFragment,
+        digests: Vec<FragmentDigest>,
+    ) -> MessageOutcome {
+        if self.done {
+            return MessageOutcome::Ignored(IgnoreReason::JobOver);
+        }
+        if !self.allowed.contains(&fragment.holder) {
+            return MessageOutcome::Ignored(IgnoreReason::UnknownWorker);
+        }
+        if fragment.job_id != self.job_id {
+            return MessageOutcome::Ignored(IgnoreReason::BadSignature);
+        }
+        let cert = BlameCertificate {
+            public_inputs: Vec::new(),
+            shard_inputs: [0u8; 32],
+            offence: Offence::CorruptFragment { fragment, digests },
+        };
+        if cert.verify(&self.key.vk).is_err() {
+            return MessageOutcome::Ignored(IgnoreReason::BadSignature);
+        }
+        let holder = cert.worker();
+        tracing::warn!(holder = %holder, shard = cert.shard(), "corrupted fragment: holder blamed");
+        self.events
+            .push_back(CoordinatorEvent::Blame(Box::new(cert)));
+        self.idle.retain(|w| *w != holder);
+        self.retired.insert(holder);
+        if let Some(shard) = self.slots.iter().position(|s| s.holders.contains(&holder)) {
+            self.reassign(shard, holder, ReassignReason::Blamed);
+        }
+        MessageOutcome::Blamed
     }
 
     /// The driver's timer for `round` expired while `shard` had not answered.
@@ -675,6 +715,12 @@ impl Coordinator {
     /// Emits a certificate and replaces the worker; false when the fault could not be
     /// proven (the worker is then replaced without blame).
     fn blame(&mut self, shard: usize, offence: Offence) -> bool {
+        if let Offence::CorruptFragment { fragment, digests } = offence {
+            return matches!(
+                self.handle_fragment_evidence(fragment, digests),
+                MessageOutcome::Blamed
+            );
+        }
         let shard_inputs = match offence {
             Offence::Equivocation { .. } | Offence::Malformed { .. } => [0u8; 32],
             _ => self.slots[shard].inputs,
@@ -688,7 +734,15 @@ impl Coordinator {
             // Never emit a certificate that does not verify: treat the fault as
             // unprovable and just replace the worker.
             tracing::error!(shard, error = %e, "could not prove a fault; replacing without blame");
-            self.reassign(shard, cert.worker(), ReassignReason::Unprovable);
+            if self.slots[shard].holders.contains(&cert.worker()) {
+                self.reassign(shard, cert.worker(), ReassignReason::Unprovable);
+            } else {
+                // Nobody to replace: stop rather than wait forever.
+                self.fail(ProtocolError::ShareRejected {
+                    shard,
+                    reason: format!("a check failed and could not be attributed to a worker: {e}"),
+                });
+            }
             return false;
         }
         tracing::warn!(shard, worker = %cert.worker(), offence = cert.offence.name(), "worker blamed");
@@ -700,6 +754,7 @@ impl Coordinator {
             Offence::LocalIdentity { .. } => 4,
             Offence::BadOpening { .. } => 5,
             Offence::FalseRefusal { .. } => 2,
+            Offence::CorruptFragment { .. } => 5,
         } as usize;
         let worker = cert.worker();
         let slot = &mut self.slots[shard];

@@ -90,11 +90,7 @@ impl Fault {
     pub fn provable(&self) -> bool {
         !matches!(
             self,
-            Fault::Crash
-                | Fault::Stall
-                | Fault::BadSignature
-                | Fault::Replay
-                | Fault::CorruptFragment
+            Fault::Crash | Fault::Stall | Fault::BadSignature | Fault::Replay
         )
     }
 }

@@ -9,7 +9,9 @@ use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, JobSetup, Re
 use crate::aggregator::journal::MemoryJournal;
 use crate::blame::BlameCertificate;
 use crate::envelope::Envelope;
+use crate::envelope::JobId;
 use crate::error::ProtocolError;
+use crate::fragments::{SignedFragment, fragment_commitment};
 use crate::inputs::{ShardSecrets, code_shard, rebuild_shard};
 use crate::keys::Preprocessed;
 use crate::layout::ShardWitness;
@@ -226,7 +228,10 @@ pub fn run_job(
                     let takeover = nodes[k].original_shard != Some(shard);
                     let inputs = match (&coded, takeover) {
                         (Some(c), true) => {
-                            let rebuilt = c.rebuild(shard, &nodes)?;
+                            let rebuilt = c.rebuild(shard, &nodes, job_id)?;
+                            for f in &rebuilt.evidence {
+                                coord.handle_fragment_evidence(f.clone(), c.digests[shard].clone());
+                            }
                             for h in &rebuilt.corrupted_holders {
                                 report.corrupted_fragments.push((shard, ids[*h]));
                             }
@@ -268,7 +273,12 @@ pub fn run_job(
                         &mut lost,
                     );
                 }
-                CoordinatorEvent::Blame(c) => report.blamed.push(*c),
+                // A resumed coordinator re-emits its certificates: keep each once.
+                CoordinatorEvent::Blame(c) => {
+                    if !report.blamed.contains(&c) {
+                        report.blamed.push(*c);
+                    }
+                }
                 CoordinatorEvent::Reassigned {
                     shard,
                     from,
@@ -452,6 +462,8 @@ struct CodedInputs {
 struct Rebuilt {
     secrets: ShardSecrets,
     corrupted_holders: Vec<usize>,
+    /// The corrupted fragments as their holders signed them: evidence for blame.
+    evidence: Vec<SignedFragment>,
 }
 
 impl CodedInputs {
@@ -496,8 +508,15 @@ impl CodedInputs {
 
     /// Gathers the fragments of `shard` from holders still answering (a holder with the
     /// corrupt-fragment fault hands out damaged bytes) and rebuilds the inputs.
-    fn rebuild(&self, shard: usize, nodes: &[Node]) -> Result<Rebuilt, ProtocolError> {
+    fn rebuild(
+        &self,
+        shard: usize,
+        nodes: &[Node],
+        job_id: JobId,
+    ) -> Result<Rebuilt, ProtocolError> {
+        let commitment = fragment_commitment(&self.digests[shard], self.lens[shard] as u64);
         let mut got = Vec::new();
+        let mut signed = Vec::new();
         for (j, h) in self.holders[shard].iter().enumerate() {
             let node = &nodes[*h];
             if node.dead || node.silent {
@@ -510,6 +529,16 @@ impl CodedInputs {
             if let (true, Some(b)) = (corrupts, f.bytes.first_mut()) {
                 *b ^= 0x5a;
             }
+            // The holder hands its fragment out signed, over the shard's commitment.
+            signed.push(SignedFragment::seal(
+                &node.identity,
+                job_id,
+                shard as u32,
+                f.index,
+                self.lens[shard] as u64,
+                commitment,
+                f.bytes.clone(),
+            ));
             got.push(f);
         }
         let rebuilt = rebuild_shard(&got, &self.digests[shard], self.params, self.lens[shard])?;
@@ -518,9 +547,14 @@ impl CodedInputs {
             .iter()
             .map(|j| self.holders[shard][*j as usize])
             .collect();
+        let evidence = signed
+            .into_iter()
+            .filter(|f| rebuilt.corrupted.contains(&f.index))
+            .collect();
         Ok(Rebuilt {
             secrets: rebuilt.secrets,
             corrupted_holders,
+            evidence,
         })
     }
 }
