@@ -153,6 +153,7 @@ pub fn run(
         aggregator_restart_after: None,
         replicas: robustness.replicas.max(1),
         erasure: None,
+        forged_witnesses: Vec::new(),
     };
     let pb = spinner("proving (signed workers and coordinator in-process)");
     let clock = StdClock(Instant::now());

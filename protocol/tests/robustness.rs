@@ -17,6 +17,7 @@ fn run(job: &common::Job, spares: usize, faults: Vec<FaultSpec>) -> JobReport {
         aggregator_restart_after: None,
         replicas: 1,
         erasure: None,
+        forged_witnesses: Vec::new(),
     };
     run_job(
         &job.pre,
@@ -141,6 +142,7 @@ fn aggregator_restart_resumes_from_the_journal() {
             aggregator_restart_after: Some(after),
             replicas: 1,
             erasure: None,
+            forged_witnesses: Vec::new(),
         };
         let report = run_job(
             &job.pre,
@@ -232,6 +234,7 @@ fn takeover_rebuilds_inputs_from_fragments() {
             aggregator_restart_after: None,
             replicas: 1,
             erasure: Some(params),
+            forged_witnesses: Vec::new(),
         };
         run_job(
             &job.pre,
@@ -291,6 +294,7 @@ mod replication {
             aggregator_restart_after: None,
             replicas,
             erasure: None,
+            forged_witnesses: Vec::new(),
         };
         run_job(
             &job.pre,
@@ -371,4 +375,73 @@ mod replication {
         check_outcome(&job, &report, &[2]);
         assert_eq!(report.attempts, 1);
     }
+}
+
+/// A worker proves a different witness that satisfies its own gates (so every check on
+/// its own messages passes) but breaks a copy constraint with another shard. The
+/// products do not multiply to one, audit mode finds no liar, and the recomputation
+/// audit finds the shard whose messages differ from a spare's recomputation: the liar
+/// is retired and the proof comes out.
+#[test]
+fn recomputation_audit_finds_a_self_consistent_liar() {
+    use tutti_protocol::circuit::CircuitBuilder;
+    use tutti_protocol::{Fr, layout::Shape, layout::ShardedCircuit};
+    let t = 16;
+    let build = |y_value: u64| {
+        let mut b = CircuitBuilder::new();
+        let x = b.input(Fr::from(5u64));
+        let mut acc = b.add(x, x);
+        while b.num_gates() < t - 1 {
+            acc = b.add(acc, x);
+        }
+        b.end_shard();
+        let y = b.input(Fr::from(y_value));
+        b.assert_equal(x, y);
+        let sq = b.mul(y, y);
+        let _ = b.add(sq, y);
+        b.build()
+    };
+    let (circuit, witness) = build(5);
+    let (_, forged) = build(6);
+    let job = common::job(circuit.clone(), witness, 2, t);
+    let sharded = ShardedCircuit::new(&circuit, Shape::new(2, t).unwrap()).unwrap();
+    let forged_shard = sharded.shard_witnesses(&forged)[1].clone();
+    assert_ne!(forged_shard, job.witnesses[1]);
+    let run_with = |spares: usize| {
+        let options = JobOptions {
+            job_secret: [11u8; 32],
+            spares,
+            faults: Vec::new(),
+            aggregator_restart_after: None,
+            replicas: 1,
+            erasure: None,
+            forged_witnesses: vec![(1, forged_shard.clone())],
+        };
+        run_job(
+            &job.pre,
+            job.witnesses.clone(),
+            &job.public_inputs,
+            &options,
+            &NoClock,
+        )
+        .unwrap()
+    };
+    let report = run_with(1);
+    check_outcome(&job, &report, &[1]);
+    assert!(
+        report.blamed.is_empty(),
+        "not certifiable with the verifying key alone"
+    );
+    assert_eq!(report.reassigned.len(), 1);
+    assert_eq!(report.reassigned[0].shard, 1);
+    assert_eq!(report.reassigned[0].from, report.workers[1]);
+    assert_eq!(report.reassigned[0].reason, ReassignReason::Retired);
+    assert!(report.attempts >= 2);
+    // Without a spare to recompute with, the job stops with the copy-product error.
+    let report = run_with(0);
+    assert!(
+        matches!(report.error, Some(ProtocolError::GlobalProductMismatch)),
+        "{:?}",
+        report.error
+    );
 }

@@ -166,6 +166,8 @@ pub struct Coordinator {
     events: VecDeque<CoordinatorEvent>,
     resync: bool,
     done: bool,
+    /// Check 5's recomputation audit in progress: (auditor, shard being recomputed).
+    audit: Option<(WorkerId, usize)>,
     journal: Option<Box<dyn Journal>>,
 }
 
@@ -245,6 +247,7 @@ impl Coordinator {
             events: VecDeque::new(),
             resync: false,
             done: false,
+            audit: None,
             journal: None,
         })
     }
@@ -438,6 +441,12 @@ impl Coordinator {
         if env.job_id != self.job_id || env.context != self.context || !env.signature_valid() {
             return MessageOutcome::Ignored(BadSignature);
         }
+        if self
+            .audit
+            .is_some_and(|(a, s)| a == env.worker && s == shard)
+        {
+            return self.audit_message(env);
+        }
         if !self
             .slots
             .get(shard)
@@ -614,6 +623,77 @@ impl Coordinator {
             self.reassign(shard, holder, ReassignReason::Blamed);
         }
         MessageOutcome::Blamed
+    }
+
+    /// Check 5, last resort: the products do not multiply to one, yet every shard passed
+    /// its own checks in audit mode. Either the witness breaks a copy constraint, or a
+    /// worker consistently proved a different witness. A spare recomputes rounds 1 and 2
+    /// of each shard in turn (deterministic re-execution); a holder whose signed messages
+    /// differ is retired (not blamed: the evidence needs the shard's inputs and proving
+    /// key, not just the verifying key) and the auditor takes its place.
+    fn start_audit(&mut self) {
+        let Some(auditor) = self.idle.pop_front() else {
+            return self.fail(ProtocolError::GlobalProductMismatch);
+        };
+        tracing::warn!("no worker failed a check: recomputing shards to find a forged witness");
+        self.audit_shard(auditor, 0);
+    }
+
+    fn audit_shard(&mut self, auditor: WorkerId, shard: usize) {
+        if shard >= self.slots.len() {
+            // Every shard recomputes to what its holders sent: the witness is at fault.
+            self.audit = None;
+            self.idle.push_front(auditor);
+            return self.fail(ProtocolError::GlobalProductMismatch);
+        }
+        self.audit = Some((auditor, shard));
+        let history = self.slots[shard].history.iter().take(1).cloned().collect();
+        self.events.push_back(CoordinatorEvent::Assign {
+            worker: auditor,
+            shard,
+            directive: Directive::Resume {
+                attempt: self.attempt,
+                history,
+                send_from: 1,
+            },
+        });
+    }
+
+    fn audit_message(&mut self, env: Envelope) -> MessageOutcome {
+        let shard = env.shard as usize;
+        let r = env.round as usize;
+        if !(1..=2).contains(&r) || env.answers != self.expected_answers(env.shard, env.round) {
+            return MessageOutcome::Ignored(IgnoreReason::Early);
+        }
+        let same = self.slots[shard].accepted[r - 1]
+            .as_ref()
+            .is_some_and(|a| a.payload == env.payload);
+        let auditor = env.worker;
+        if same {
+            if r == 2 {
+                self.audit_shard(auditor, shard + 1);
+            }
+            return MessageOutcome::Accepted;
+        }
+        tracing::warn!(
+            shard,
+            round = r,
+            "recomputation differs: the holder proved another witness"
+        );
+        self.audit = None;
+        let holders = std::mem::take(&mut self.slots[shard].holders);
+        self.slots[shard].holders.push(auditor);
+        for h in holders {
+            self.retired.insert(h);
+            self.events.push_back(CoordinatorEvent::Reassigned {
+                shard,
+                from: h,
+                to: auditor,
+                reason: ReassignReason::Retired,
+            });
+        }
+        self.rewind(shard, env);
+        MessageOutcome::Accepted
     }
 
     /// The driver's timer for `round` expired while `shard` had not answered.
@@ -939,6 +1019,9 @@ impl Coordinator {
                     self.round = 5;
                     let _ = self.blame(shard, offence);
                     return;
+                }
+                AggregatorEvent::Failed(ProtocolError::GlobalProductMismatch) => {
+                    return self.start_audit();
                 }
                 AggregatorEvent::Failed(e) => return self.fail(e),
             }

@@ -37,6 +37,10 @@ pub struct JobOptions {
     /// fragments per shard, none held by the shard's own workers); a takeover then
     /// rebuilds its inputs from any k fragment holders instead of being handed them.
     pub erasure: Option<ErasureParams>,
+    /// Adversarial testing: the first worker of each listed shard proves this witness
+    /// instead of the real one (a liar consistent with itself, which only check 5's
+    /// recomputation audit can find).
+    pub forged_witnesses: Vec<(usize, ShardWitness)>,
     /// Injected faults.
     pub faults: Vec<FaultSpec>,
     /// Simulate an aggregator crash once its journal holds this many entries: the
@@ -249,11 +253,30 @@ pub fn run_job(
                             }
                             inputs
                         }
-                        _ => shard_inputs(shard),
+                        _ => {
+                            let mut inputs = shard_inputs(shard);
+                            if let Some((_, w)) = options
+                                .forged_witnesses
+                                .iter()
+                                .find(|(s, _)| *s == shard && !takeover)
+                            {
+                                inputs.witness = w.clone();
+                            }
+                            inputs
+                        }
                     };
                     let node = &mut nodes[k];
+                    let forged =
+                        !takeover && options.forged_witnesses.iter().any(|(s, _)| *s == shard);
                     node.worker =
                         Some(SignedWorker::new(node.identity.clone(), job_id, vk, inputs));
+                    if forged {
+                        // The forger signs with the digest of the inputs it was given.
+                        node.worker = node
+                            .worker
+                            .take()
+                            .map(|w| w.claiming_inputs_digest(digests[shard]));
+                    }
                     if node.original_shard != Some(shard) {
                         node.fault = None;
                     }

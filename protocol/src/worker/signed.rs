@@ -168,6 +168,13 @@ impl SignedWorker {
         self
     }
 
+    /// Adversarial testing only: sign as if the inputs had digest `digest` (a liar that
+    /// computes on other inputs than it claims). An honest worker never does this.
+    pub fn claiming_inputs_digest(mut self, digest: [u8; 32]) -> Self {
+        self.inputs_digest = digest;
+        self
+    }
+
     /// The shard.
     pub fn shard(&self) -> usize {
         self.inputs.key.shard
