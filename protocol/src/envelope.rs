@@ -159,6 +159,20 @@ impl Envelope {
         answers_for: impl Fn(u32, u8) -> [u8; 32],
     ) -> Result<Self, ProtocolError> {
         let mut r = Reader::new(bytes, "signed worker message");
+        let mut e = Self::read_wire(&mut r, job_id, context, [0u8; 32], worker)?;
+        r.finish()?;
+        e.answers = answers_for(e.shard, e.round);
+        Ok(e)
+    }
+
+    /// Reads the compact wire fields; the others are given.
+    fn read_wire(
+        r: &mut Reader<'_>,
+        job_id: JobId,
+        context: [u8; 32],
+        answers: [u8; 32],
+        worker: WorkerId,
+    ) -> Result<Self, ProtocolError> {
         let attempt = r.u32()?;
         let shard = r.u32()?;
         let round = r.u8()?;
@@ -170,14 +184,13 @@ impl Envelope {
         }
         let payload = r.take(len)?.to_vec();
         let signature = r.array::<SIGNATURE_BYTES>()?;
-        r.finish()?;
         Ok(Envelope {
             job_id,
             attempt,
             shard,
             round,
             context,
-            answers: answers_for(shard, round),
+            answers,
             payload,
             worker,
             signature,
@@ -201,27 +214,6 @@ impl Envelope {
         let context = r.array::<32>()?;
         let answers = r.array::<32>()?;
         let worker = WorkerId(r.array::<32>()?);
-        let attempt = r.u32()?;
-        let shard = r.u32()?;
-        let round = r.u8()?;
-        let len = r.u16()? as usize;
-        if len > MAX_PAYLOAD {
-            return Err(ProtocolError::UnexpectedMessage(format!(
-                "payload of {len} bytes exceeds the {MAX_PAYLOAD}-byte limit"
-            )));
-        }
-        let payload = r.take(len)?.to_vec();
-        let signature = r.array::<SIGNATURE_BYTES>()?;
-        Ok(Envelope {
-            job_id,
-            attempt,
-            shard,
-            round,
-            context,
-            answers,
-            payload,
-            worker,
-            signature,
-        })
+        Self::read_wire(r, job_id, context, answers, worker)
     }
 }

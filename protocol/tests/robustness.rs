@@ -14,10 +14,7 @@ fn run(job: &common::Job, spares: usize, faults: Vec<FaultSpec>) -> JobReport {
         job_secret: [5u8; 32],
         spares,
         faults,
-        aggregator_restart_after: None,
-        replicas: 1,
-        erasure: None,
-        forged_witnesses: Vec::new(),
+        ..JobOptions::default()
     };
     run_job(
         &job.pre,
@@ -140,9 +137,7 @@ fn aggregator_restart_resumes_from_the_journal() {
                 round: 5,
             }],
             aggregator_restart_after: Some(after),
-            replicas: 1,
-            erasure: None,
-            forged_witnesses: Vec::new(),
+            ..JobOptions::default()
         };
         let report = run_job(
             &job.pre,
@@ -231,10 +226,8 @@ fn takeover_rebuilds_inputs_from_fragments() {
             job_secret: [9u8; 32],
             spares: 2,
             faults,
-            aggregator_restart_after: None,
-            replicas: 1,
             erasure: Some(params),
-            forged_witnesses: Vec::new(),
+            ..JobOptions::default()
         };
         run_job(
             &job.pre,
@@ -291,10 +284,8 @@ mod replication {
             job_secret: [8u8; 32],
             spares,
             faults,
-            aggregator_restart_after: None,
             replicas,
-            erasure: None,
-            forged_witnesses: Vec::new(),
+            ..JobOptions::default()
         };
         run_job(
             &job.pre,
@@ -412,10 +403,8 @@ fn recomputation_audit_finds_a_self_consistent_liar() {
             job_secret: [11u8; 32],
             spares,
             faults: Vec::new(),
-            aggregator_restart_after: None,
-            replicas: 1,
-            erasure: None,
             forged_witnesses: vec![(1, forged_shard.clone())],
+            ..JobOptions::default()
         };
         run_job(
             &job.pre,
