@@ -37,6 +37,36 @@ pub struct ShardChallenges {
     pub x: Fr,
 }
 
+/// What check 4 needs about the point x, the same for every shard: computed once per
+/// round instead of once per shard.
+#[derive(Clone, Copy, Debug)]
+pub struct PointConstants {
+    x: Fr,
+    l_first: Fr,
+    l_last: Fr,
+    omega_last: Fr,
+    zx: Fr,
+    xn: Fr,
+    omega_y: Fr,
+}
+
+impl PointConstants {
+    /// The constants at `x` for the circuit of `vk`.
+    pub fn new(vk: &VerifyingKey, x: Fr) -> Self {
+        let t = vk.shape.shard_gates;
+        let dx = vk.shape.x_domain();
+        PointConstants {
+            x,
+            l_first: lagrange_at(&dx, 0, x),
+            l_last: lagrange_at(&dx, t - 1, x),
+            omega_last: vk.omega_last(),
+            zx: vanishing_at(t, x),
+            xn: x.pow([quotient_stride(t)]),
+            omega_y: vk.shape.y_domain().group_gen(),
+        }
+    }
+}
+
 /// Check 4: the shard's opened values satisfy its own identity
 /// `G_i(x) = Z_X(x)·(h_0 + x^n h_1 + x^{2n} h_2)(x)`.
 pub fn local_identity_holds(
@@ -47,11 +77,24 @@ pub fn local_identity_holds(
     ch: &ShardChallenges,
     pi: Fr,
 ) -> bool {
-    let t = vk.shape.shard_gates;
+    let k = PointConstants::new(vk, ch.x);
+    local_identity_holds_at(vk, &k, shard, at_x, z_shift, ch, pi)
+}
+
+/// [`local_identity_holds`] with the point constants computed once by the caller.
+pub fn local_identity_holds_at(
+    vk: &VerifyingKey,
+    k: &PointConstants,
+    shard: usize,
+    at_x: &[Fr; OPENED_AT_X],
+    z_shift: Fr,
+    ch: &ShardChallenges,
+    pi: Fr,
+) -> bool {
+    if k.x != ch.x {
+        return false;
+    }
     let v = at_x;
-    let x = ch.x;
-    let dx = vk.shape.x_domain();
-    let omega_y = vk.shape.y_domain().group_gen();
     let inputs = ConstraintInputs {
         wires: [v[0], v[1], v[2]],
         selectors: [v[3], v[4], v[5], v[6], v[7]],
@@ -59,18 +102,17 @@ pub fn local_identity_holds(
         z: v[Z_INDEX],
         z_shift,
         pi,
-        x,
-        delta_y: vk.delta * omega_y.pow([shard as u64]),
-        l_first: lagrange_at(&dx, 0, x),
-        l_last: lagrange_at(&dx, t - 1, x),
+        x: k.x,
+        delta_y: vk.delta * k.omega_y.pow([shard as u64]),
+        l_first: k.l_first,
+        l_last: k.l_last,
         w: ch.w,
         w_next: ch.w_next,
         r_first: if shard == 0 { Fr::one() } else { Fr::zero() },
     };
-    let g = combined_constraint(&inputs, &ch.constraint, vk.omega_last());
-    let xn = x.pow([quotient_stride(t)]);
-    let hx = v[H_INDEX] + xn * v[H_INDEX + 1] + xn * xn * v[H_INDEX + 2];
-    g == vanishing_at(t, x) * hx
+    let g = combined_constraint(&inputs, &ch.constraint, k.omega_last);
+    let hx = v[H_INDEX] + k.xn * v[H_INDEX + 1] + k.xn * k.xn * v[H_INDEX + 2];
+    g == k.zx * hx
 }
 
 /// Powers `1, s, s², …` (n of them).

@@ -12,7 +12,6 @@
 use super::journal::{Journal, JournalEntry};
 use super::{Aggregator, AggregatorEvent, AggregatorOptions};
 use crate::blame::{BlameCertificate, Offence};
-use crate::checks;
 use crate::envelope::{Envelope, JobId, answers_digest, job_context};
 use crate::error::ProtocolError;
 use crate::fragments::SignedFragment;
@@ -508,20 +507,17 @@ impl Coordinator {
             return MessageOutcome::Accepted;
         }
         // r == open round. Check 4 on arrival.
-        if let (4, WorkerMessage::Evaluations { at_x, z_shift }, Some(ch)) =
-            (r, &msg, self.inner.challenges_for(shard))
+        if let (4, WorkerMessage::Evaluations { at_x, z_shift }) = (r, &msg)
+            && self.inner.local_identity(shard, at_x, *z_shift) == Some(false)
         {
-            let pi = checks::public_input_at(&self.key.vk, &self.public_inputs, shard, ch.x);
-            if !checks::local_identity_holds(&self.key.vk, shard, at_x, *z_shift, &ch, pi) {
-                let challenges = self.slots[shard].history[..3].to_vec();
-                return self.blamed(
-                    shard,
-                    Offence::LocalIdentity {
-                        evaluations: env,
-                        challenges,
-                    },
-                );
-            }
+            let challenges = self.slots[shard].history[..3].to_vec();
+            return self.blamed(
+                shard,
+                Offence::LocalIdentity {
+                    evaluations: env,
+                    challenges,
+                },
+            );
         }
         self.slots[shard].votes.insert(env.worker, env);
         self.settle(shard);

@@ -83,6 +83,7 @@ pub struct Aggregator {
     y_polys: Option<YPolys>,
     h_y: Vec<Fr>,
     audit: bool,
+    point_constants: Option<checks::PointConstants>,
     events: VecDeque<AggregatorEvent>,
 }
 
@@ -150,6 +151,7 @@ impl Aggregator {
             y_polys: None,
             h_y: Vec::new(),
             audit: false,
+            point_constants: None,
             events: VecDeque::new(),
         })
     }
@@ -158,6 +160,34 @@ impl Aggregator {
     /// in audit mode: rounds 3–5 only serve to find a worker whose product was a lie.
     pub fn auditing(&self) -> bool {
         self.audit
+    }
+
+    /// Check 4 for one shard on arrival (before its round is complete); `None` before x
+    /// is drawn.
+    pub fn local_identity(
+        &mut self,
+        shard: usize,
+        at_x: &[Fr; OPENED_AT_X],
+        z_shift: Fr,
+    ) -> Option<bool> {
+        let ch = self.challenges_for(shard)?;
+        let key = self.key.clone();
+        let k = self.point_constants(&key.vk);
+        let pi = checks::public_input_at(&key.vk, &self.public_inputs, shard, ch.x);
+        Some(checks::local_identity_holds_at(
+            &key.vk, &k, shard, at_x, z_shift, &ch, pi,
+        ))
+    }
+
+    fn point_constants(&mut self, vk: &crate::keys::VerifyingKey) -> checks::PointConstants {
+        match self.point_constants {
+            Some(k) => k,
+            None => {
+                let k = checks::PointConstants::new(vk, self.x);
+                self.point_constants = Some(k);
+                k
+            }
+        }
     }
 
     /// The challenges shard `shard` has been sent (for check 4 on arrival).
@@ -354,10 +384,11 @@ impl Aggregator {
         let vk = &key.vk;
         let pi = yside::public_input_per_shard(vk, &self.public_inputs, self.x);
         if !self.options.skip_share_checks {
+            let k = self.point_constants(vk);
             for (shard, pi_s) in pi.iter().enumerate() {
                 let (at_x, z_shift) = &self.got.evals[shard];
                 let ch = self.shard_challenges(shard);
-                if !checks::local_identity_holds(vk, shard, at_x, *z_shift, &ch, *pi_s) {
+                if !checks::local_identity_holds_at(vk, &k, shard, at_x, *z_shift, &ch, *pi_s) {
                     return Err(ProtocolError::ShareRejected {
                         shard,
                         reason: "its evaluations at x break its own constraint identity G_i(x) = Z_X(x)·H_X,i(x)".into(),
