@@ -434,3 +434,34 @@ fn recomputation_audit_finds_a_self_consistent_liar() {
         report.error
     );
 }
+
+/// A witness that breaks a gate: the honest worker refuses with a signed refusal naming
+/// the row, one spare confirms, and the job fails naming shard and row; nobody is blamed.
+#[test]
+fn honest_refusal_fails_the_job_without_blame() {
+    use ark_ff::One;
+    use tutti_protocol::messages::RefusalReason;
+    let job = common::random_job(4, 16, 26);
+    let mut witnesses = job.witnesses.clone();
+    witnesses[2].wires[2][5] += tutti_protocol::Fr::one();
+    let options = JobOptions {
+        job_secret: [12u8; 32],
+        spares: 1,
+        ..JobOptions::default()
+    };
+    let report = run_job(&job.pre, witnesses, &job.public_inputs, &options, &NoClock).unwrap();
+    assert!(report.proof.is_none());
+    assert!(report.blamed.is_empty());
+    assert_eq!(
+        report.error,
+        Some(ProtocolError::Refused {
+            shard: 2,
+            reason: RefusalReason::GateUnsatisfied { row: 5 }
+        })
+    );
+    let msg = report.error.unwrap().to_string();
+    assert!(msg.contains("shard 2") && msg.contains("row 5"), "{msg}");
+    // The spare double-checked before the job gave up.
+    assert_eq!(report.reassigned.len(), 1);
+    assert_eq!(report.reassigned[0].reason, ReassignReason::Refused);
+}
