@@ -465,3 +465,112 @@ fn honest_refusal_fails_the_job_without_blame() {
     assert_eq!(report.reassigned.len(), 1);
     assert_eq!(report.reassigned[0].reason, ReassignReason::Refused);
 }
+
+/// The coordinator's first checks, each with its typed outcome: a replaced worker and an
+/// old attempt are fenced off, unknown senders, garbage and bad signatures are ignored,
+/// and an exact replay is a duplicate.
+#[test]
+fn envelope_checks_and_fencing() {
+    use std::sync::Arc;
+    use tutti_protocol::aggregator::coordinator::{
+        Coordinator, CoordinatorEvent, IgnoreReason, JobSetup, MessageOutcome,
+    };
+    use tutti_protocol::runner::robust::worker_identity;
+    use tutti_protocol::runner::shard_key;
+    use tutti_protocol::worker::{Directive, ShardInputs, SignedWorker};
+    let job = common::random_job(2, 16, 27);
+    let secret = [13u8; 32];
+    let ids: Vec<_> = (0..3).map(|k| worker_identity(&secret, k)).collect();
+    let inputs = |shard: usize| ShardInputs {
+        key: Arc::new(job.pre.proving_keys[shard].clone()),
+        witness: job.witnesses[shard].clone(),
+        public_inputs: job.public_inputs.clone(),
+        shard_key: shard_key(&secret, shard),
+    };
+    let job_id = [4u8; 32];
+    let mut coord = Coordinator::new(JobSetup {
+        key: Arc::new(job.pre.aggregator.clone()),
+        public_inputs: job.public_inputs.clone(),
+        job_key: [5u8; 32],
+        job_id,
+        workers: ids.iter().map(|i| i.id()).collect(),
+        shard_inputs: (0..2).map(|s| inputs(s).digest()).collect(),
+        replicas: 1,
+    })
+    .unwrap();
+    coord.start();
+    while coord.poll_event().is_some() {}
+    let vk = &job.pre.aggregator.vk;
+    let start = Directive::Resume {
+        attempt: 0,
+        history: vec![],
+        send_from: 1,
+    };
+    let mut w0 = SignedWorker::new(ids[0].clone(), job_id, vk, inputs(0));
+    let mut w1 = SignedWorker::new(ids[1].clone(), job_id, vk, inputs(1));
+    let e0 = w0.handle(&start).remove(0);
+    let e1 = w1.handle(&start).remove(0);
+    let id = |k: usize| ids[k].id();
+    assert_eq!(
+        coord.handle_message(id(0), &e0.wire_bytes()),
+        MessageOutcome::Accepted
+    );
+    assert_eq!(
+        coord.handle_message(id(0), &e0.wire_bytes()),
+        MessageOutcome::Duplicate
+    );
+    // Not on the allow-list.
+    let stranger = worker_identity(&[99u8; 32], 0).id();
+    assert_eq!(
+        coord.handle_message(stranger, &e1.wire_bytes()),
+        MessageOutcome::Ignored(IgnoreReason::UnknownWorker)
+    );
+    // Garbage and a flipped signature bit.
+    assert_eq!(
+        coord.handle_message(id(1), &[1, 2, 3]),
+        MessageOutcome::Ignored(IgnoreReason::MalformedFrame)
+    );
+    let mut forged = e1.clone();
+    forged.signature[3] ^= 1;
+    assert_eq!(
+        coord.handle_message(id(1), &forged.wire_bytes()),
+        MessageOutcome::Ignored(IgnoreReason::BadSignature)
+    );
+    // Another worker's message presented as its own.
+    assert_eq!(
+        coord.handle_message(id(1), &e0.wire_bytes()),
+        MessageOutcome::Ignored(IgnoreReason::BadSignature)
+    );
+    // An old attempt.
+    let stale = w1
+        .handle(&Directive::Resume {
+            attempt: 7,
+            history: vec![],
+            send_from: 1,
+        })
+        .remove(0);
+    assert_eq!(
+        coord.handle_message(id(1), &stale.wire_bytes()),
+        MessageOutcome::Ignored(IgnoreReason::StaleAttempt)
+    );
+    // Worker 1 is lost; the spare takes shard 1; worker 1's late message is fenced off.
+    coord.handle_worker_lost(id(1));
+    let mut moved = false;
+    while let Some(ev) = coord.poll_event() {
+        if let CoordinatorEvent::Reassigned { shard: 1, to, .. } = ev {
+            moved = to == id(2);
+        }
+    }
+    assert!(moved);
+    assert_eq!(
+        coord.handle_message(id(1), &e1.wire_bytes()),
+        MessageOutcome::Ignored(IgnoreReason::NotHolder)
+    );
+    // The spare's message for shard 1 is accepted.
+    let mut w2 = SignedWorker::new(ids[2].clone(), job_id, vk, inputs(1));
+    let e2 = w2.handle(&start).remove(0);
+    assert_eq!(
+        coord.handle_message(id(2), &e2.wire_bytes()),
+        MessageOutcome::Accepted
+    );
+}
