@@ -174,7 +174,7 @@ mod mixes {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(24))]
+        #![proptest_config(ProptestConfig::with_cases(48))]
         /// Random mixes of faults on distinct shards, with a random number of spares: no
         /// honest worker is ever blamed, every certificate verifies, and the job completes
         /// whenever there are at least as many spares as faults that need a replacement.
@@ -573,4 +573,33 @@ fn envelope_checks_and_fencing() {
         coord.handle_message(id(2), &e2.wire_bytes()),
         MessageOutcome::Accepted
     );
+}
+
+/// Regression (found by `no_honest_worker_is_ever_blamed`): a rewind bumped the attempt
+/// while another shard's takeover still owed the rewound round; it was never asked again
+/// under the new attempt, timed out, and the job ran out of spares.
+#[test]
+fn rewind_reasks_shards_still_owing_the_round() {
+    let job = common::random_job(4, 16, 40);
+    let faults = vec![
+        FaultSpec {
+            shard: 0,
+            fault: Fault::WrongProduct,
+            round: 2,
+        },
+        FaultSpec {
+            shard: 1,
+            fault: Fault::Crash,
+            round: 1,
+        },
+        FaultSpec {
+            shard: 2,
+            fault: Fault::WrongProduct,
+            round: 2,
+        },
+    ];
+    let report = run(&job, 3, faults);
+    check_outcome(&job, &report, &[0, 1, 2]);
+    assert_eq!(report.blamed.len(), 2);
+    assert_eq!(report.reassigned.len(), 3);
 }
