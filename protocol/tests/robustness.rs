@@ -174,7 +174,10 @@ mod mixes {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        // TUTTI_SOAK_CASES=N runs a longer soak (default 48 cases).
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("TUTTI_SOAK_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+        ))]
         /// Random mixes of faults on distinct shards, with a random number of spares: no
         /// honest worker is ever blamed, every certificate verifies, and the job completes
         /// whenever there are at least as many spares as faults that need a replacement.
