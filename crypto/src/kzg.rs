@@ -94,6 +94,21 @@ impl PairingBatch {
         self.tau_y.1.push(s);
     }
 
+    /// Appends every term of `other`, scaled by `w` (folding two equations into one:
+    /// with `w` random and unknown to whoever made them, the folded check passes only if
+    /// both do, except with probability 1/r).
+    pub fn absorb(&mut self, other: &PairingBatch, w: Fr) {
+        self.generator_scalar += w * other.generator_scalar;
+        for (mine, theirs) in [
+            (&mut self.one, &other.one),
+            (&mut self.tau_x, &other.tau_x),
+            (&mut self.tau_y, &other.tau_y),
+        ] {
+            mine.0.extend_from_slice(&theirs.0);
+            mine.1.extend(theirs.1.iter().map(|s| *s * w));
+        }
+    }
+
     /// Adds, with weight `w`, the share check of one worker's opening.
     pub fn add_share(&mut self, w: Fr, c: &ShareClaim) {
         self.add_one(c.commitment, w);

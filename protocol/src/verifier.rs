@@ -67,6 +67,24 @@ pub fn challenges(vk: &VerifyingKey, public_inputs: &[Fr], proof: &Proof) -> Pro
 
 /// Verifies `proof` for `public_inputs` under `vk`.
 pub fn verify(vk: &VerifyingKey, public_inputs: &[Fr], proof: &Proof) -> Result<(), ProtocolError> {
+    if verification_batch(vk, public_inputs, proof)?.check(&vk.g2) {
+        Ok(())
+    } else {
+        Err(ProtocolError::InvalidProof(
+            "the pairing check of the batched openings fails".into(),
+        ))
+    }
+}
+
+/// Everything [`verify`] does except the final pairing check: the transcript replay,
+/// the field checks, and the pairing equation as a [`PairingBatch`]. The proof is valid
+/// iff this returns `Ok(b)` and `b.check(&vk.g2)` holds; a caller may fold the batch
+/// into a larger one with a private random weight.
+pub fn verification_batch(
+    vk: &VerifyingKey,
+    public_inputs: &[Fr],
+    proof: &Proof,
+) -> Result<PairingBatch, ProtocolError> {
     if public_inputs.len() != vk.public_positions.len() {
         return Err(ProtocolError::PublicInputCount {
             expected: vk.public_positions.len(),
@@ -149,11 +167,5 @@ pub fn verify(vk: &VerifyingKey, public_inputs: &[Fr], proof: &Proof) -> Result<
     b.add_generator(-(u * e.w_shift));
     b.add_one(proof.open_y_shift, u * omega_y * y);
     b.add_tau_y(proof.open_y_shift, -u);
-    if b.check(&vk.g2) {
-        Ok(())
-    } else {
-        Err(ProtocolError::InvalidProof(
-            "the pairing check of the batched openings fails".into(),
-        ))
-    }
+    Ok(b)
 }

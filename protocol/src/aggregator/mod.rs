@@ -14,7 +14,7 @@ use crate::fiat_shamir as fs;
 use crate::keys::AggregatorKey;
 use crate::messages::{AggregatorMessage, OPENED_AT_X, QUOTIENT_PIECES, WorkerMessage};
 use crate::proof::{Proof, ProofEvaluations};
-use crate::verifier::verify;
+use crate::verifier::verification_batch;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
 use ark_poly::EvaluationDomain;
@@ -428,16 +428,13 @@ impl Aggregator {
     /// [`tutti_crypto::kzg::batch_check_shares`] over [`Self::share_claims`], but with each
     /// worker commitment entering the batch's single MSM directly (weight `w·ν^j`) instead
     /// of one small MSM per worker.
-    fn all_shares_hold(&self, openings: &[(G1Affine, G1Affine)], weights: &[Fr]) -> bool {
+    fn share_batch(&self, openings: &[(G1Affine, G1Affine)], weights: &[Fr]) -> PairingBatch {
         let key = &self.key;
         let powers = powers_of(self.nu, OPENED_AT_X);
         let omega_x = key.vk.shape.x_domain().group_gen();
         let mut b = PairingBatch::new();
         for (i, (pa, pb)) in openings.iter().enumerate() {
             let (wa, wb) = (weights[2 * i], weights[2 * i + 1]);
-            if wa.is_zero() || wb.is_zero() {
-                return false;
-            }
             let commitments = self.got.wires[i]
                 .iter()
                 .chain(&key.shard_fixed[i])
@@ -456,7 +453,7 @@ impl Aggregator {
             b.add_one(*pb, wb * omega_x * self.x);
             b.add_tau_x(*pb, -wb);
         }
-        b.check(&key.vk.g2)
+        b
     }
 
     fn share_claims(&self, openings: &[(G1Affine, G1Affine)]) -> Vec<ShareClaim> {
@@ -475,34 +472,10 @@ impl Aggregator {
             .collect()
     }
 
-    fn after_round5(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
-        let openings: Vec<(G1Affine, G1Affine)> = msgs
-            .into_iter()
-            .filter_map(|m| match m {
-                WorkerMessage::Openings { at_x, at_shifted_x } => Some((at_x, at_shifted_x)),
-                _ => None,
-            })
-            .collect();
+    /// Sums the workers' X-openings, draws μ, and adds the folded Y-openings: the proof
+    /// is complete (not yet checked).
+    fn assemble(&mut self, openings: &[(G1Affine, G1Affine)]) -> Result<(), ProtocolError> {
         let key = self.key.clone();
-        let weights = derive_scalars(&self.job_key, b"share-weights", 2 * openings.len());
-        if !self.options.skip_share_checks && !self.all_shares_hold(&openings, &weights) {
-            // Only when the optimistic batch fails: per-shard claims, bisected.
-            let claims = self.share_claims(&openings);
-            let bad = find_bad_shares(&claims, &weights, &key.vk.g2);
-            if let Some(first) = bad.first() {
-                let shard = first / 2;
-                return Err(ProtocolError::ShareRejected {
-                    shard,
-                    reason: "its opening proofs do not match its commitments and evaluations"
-                        .into(),
-                });
-            }
-        }
-        if self.audit {
-            // Every shard's identity and openings check out: nobody lied about its
-            // product, so the witness breaks a copy constraint across shards.
-            return Err(ProtocolError::GlobalProductMismatch);
-        }
         self.proof.open_x = sum_points(&openings.iter().map(|o| o.0).collect::<Vec<_>>());
         self.proof.open_x_shift = sum_points(&openings.iter().map(|o| o.1).collect::<Vec<_>>());
         let mu = fs::fold_challenge(
@@ -526,12 +499,77 @@ impl Aggregator {
         let pts = G1Projective::normalize_batch(&[open_y, open_y_shift]);
         self.proof.open_y = pts[0];
         self.proof.open_y_shift = pts[1];
-        verify(&key.vk, &self.public_inputs, &self.proof).map_err(|e| {
-            ProtocolError::ProofRejected {
-                reason: e.to_string(),
-                rejected: self.proof.to_bytes(),
+        Ok(())
+    }
+
+    /// Per-shard claims, bisected: names the first worker whose share fails.
+    fn name_bad_share(&self, openings: &[(G1Affine, G1Affine)], weights: &[Fr]) -> ProtocolError {
+        let claims = self.share_claims(openings);
+        let bad = find_bad_shares(&claims, weights, &self.key.vk.g2);
+        match bad.first() {
+            Some(first) => ProtocolError::ShareRejected {
+                shard: first / 2,
+                reason: "its opening proofs do not match its commitments and evaluations".into(),
+            },
+            None => ProtocolError::Mismatch(
+                "the batched share check failed but no single share does".into(),
+            ),
+        }
+    }
+
+    fn after_round5(&mut self, msgs: Vec<WorkerMessage>) -> Result<(), ProtocolError> {
+        let openings: Vec<(G1Affine, G1Affine)> = msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                WorkerMessage::Openings { at_x, at_shifted_x } => Some((at_x, at_shifted_x)),
+                _ => None,
+            })
+            .collect();
+        let key = self.key.clone();
+        let weights = derive_scalars(&self.job_key, b"share-weights", 2 * openings.len());
+        let checks = !self.options.skip_share_checks;
+        if self.audit {
+            // Audit mode: only the shares matter. If every shard's identity and openings
+            // check out, nobody lied about its product: the witness breaks a copy
+            // constraint across shards.
+            if checks && !self.share_batch(&openings, &weights).check(&key.vk.g2) {
+                return Err(self.name_bad_share(&openings, &weights));
             }
-        })?;
+            return Err(ProtocolError::GlobalProductMismatch);
+        }
+        self.assemble(&openings)?;
+        let rejected = |e: ProtocolError, proof: &Proof| ProtocolError::ProofRejected {
+            reason: e.to_string(),
+            rejected: proof.to_bytes(),
+        };
+        let verification = verification_batch(&key.vk, &self.public_inputs, &self.proof)
+            .map_err(|e| rejected(e, &self.proof))?;
+        // One multi-pairing for the whole round when everyone is honest: the shares and
+        // the proof's own equation, the latter under a private random weight ρ ≠ 0. If
+        // the shares hold, the folded product is the proof's product to the power ρ, so
+        // it is 1 exactly when the proof verifies; the proof is never emitted otherwise.
+        let mut folded = if checks {
+            self.share_batch(&openings, &weights)
+        } else {
+            PairingBatch::new()
+        };
+        let rho = derive_scalars(&self.job_key, b"verify-weight", 1)[0];
+        if rho.is_zero() {
+            return Err(ProtocolError::Mismatch("zero verification weight".into()));
+        }
+        folded.absorb(&verification, rho);
+        if !folded.check(&key.vk.g2) {
+            // Something fails: the shares first (to name the worker), else the proof.
+            if checks && !self.share_batch(&openings, &weights).check(&key.vk.g2) {
+                return Err(self.name_bad_share(&openings, &weights));
+            }
+            return Err(rejected(
+                ProtocolError::InvalidProof(
+                    "the pairing check of the batched openings fails".into(),
+                ),
+                &self.proof,
+            ));
+        }
         self.done = true;
         self.events
             .push_back(AggregatorEvent::ProofReady(Box::new(self.proof)));
