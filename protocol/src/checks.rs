@@ -126,6 +126,23 @@ pub fn powers_of(s: Fr, n: usize) -> Vec<Fr> {
     v
 }
 
+/// The commitments of the polynomials opened at x, in the order of
+/// [`crate::messages::OPENED_AT_X`]: wires, fixed (selectors then labels), z, quotient
+/// pieces. Used per shard (share checks) and aggregated (verifier).
+pub fn opened_commitments(
+    wires: &[G1Affine; 3],
+    fixed: &[G1Affine; FIXED_POLYS],
+    z: &G1Affine,
+    quotient: &[G1Affine; QUOTIENT_PIECES],
+) -> [G1Affine; OPENED_AT_X] {
+    let mut out = [G1Affine::default(); OPENED_AT_X];
+    out[..3].copy_from_slice(wires);
+    out[3..3 + FIXED_POLYS].copy_from_slice(fixed);
+    out[Z_INDEX] = *z;
+    out[H_INDEX..].copy_from_slice(quotient);
+    out
+}
+
 /// One shard's commitments, in the order the protocol opens them.
 #[derive(Clone, Copy, Debug)]
 pub struct ShardCommitments {
@@ -152,10 +169,7 @@ pub fn share_claims(
 ) -> [ShareClaim; 2] {
     let powers = powers_of(nu, OPENED_AT_X);
     let fixed: &[G1Affine; FIXED_POLYS] = &vk.shard_fixed[shard];
-    let mut bases: Vec<G1Affine> = c.wires.to_vec();
-    bases.extend_from_slice(fixed);
-    bases.push(c.z);
-    bases.extend_from_slice(&c.quotient);
+    let bases = opened_commitments(&c.wires, fixed, &c.z, &c.quotient);
     let commitment = G1Projective::msm_unchecked(&bases, &powers).into_affine();
     let value: Fr = at_x.iter().zip(&powers).map(|(a, b)| *a * b).sum();
     let base = vk.lagrange_y[shard];

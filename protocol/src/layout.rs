@@ -367,11 +367,6 @@ pub struct ShardWitness {
     pub wires: [Vec<Fr>; 3],
 }
 
-/// `ω^T` for the X-domain generator: used to check the domain the labels assume.
-pub fn x_generator(shape: Shape) -> Fr {
-    shape.x_domain().group_gen()
-}
-
 /// True when `k` is outside the subgroup of order 2^28 (so `k·H_X` is a proper coset).
 pub fn shift_is_valid(k: u64) -> bool {
     Fr::from(k).pow([1u64 << 28]) != Fr::one()

@@ -5,13 +5,13 @@ use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::error::ProtocolError;
 use crate::fiat_shamir as fs;
 use crate::keys::VerifyingKey;
-use crate::messages::{H_INDEX, OPENED_AT_X, Z_INDEX};
+use crate::messages::{H_INDEX, Z_INDEX};
 use crate::proof::Proof;
 use ark_ff::{Field, One, Zero};
 use ark_poly::EvaluationDomain;
+use tutti_crypto::Fr;
 use tutti_crypto::domain::{lagrange_at, vanishing_at};
 use tutti_crypto::kzg::PairingBatch;
-use tutti_crypto::{Fr, G1Affine};
 
 /// Stride of the quotient pieces: `H_X = h_0 + X^n·h_1 + X^{2n}·h_2` with `n = T + 3`.
 pub fn quotient_stride(t: usize) -> u64 {
@@ -128,11 +128,8 @@ pub fn verification_batch(
     let hy = (g - zx * hx) * zy_inv;
 
     // Commitments in the order of the values at (y, x).
-    let mut commitments: [G1Affine; OPENED_AT_X] = [G1Affine::default(); OPENED_AT_X];
-    commitments[..3].copy_from_slice(&proof.wires);
-    commitments[3..11].copy_from_slice(&vk.fixed);
-    commitments[Z_INDEX] = proof.z;
-    commitments[H_INDEX..].copy_from_slice(&proof.quotient_x);
+    let commitments =
+        crate::checks::opened_commitments(&proof.wires, &vk.fixed, &proof.z, &proof.quotient_x);
 
     let (nu, mu, u) = (ch.nu, ch.mu, ch.u);
     let omega_x = dx.group_gen();

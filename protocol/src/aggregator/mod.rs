@@ -435,12 +435,13 @@ impl Aggregator {
         let mut b = PairingBatch::new();
         for (i, (pa, pb)) in openings.iter().enumerate() {
             let (wa, wb) = (weights[2 * i], weights[2 * i + 1]);
-            let commitments = self.got.wires[i]
-                .iter()
-                .chain(&key.shard_fixed[i])
-                .chain(std::iter::once(&self.got.z[i]))
-                .chain(&self.got.quotient[i]);
-            for (c, p) in commitments.zip(&powers) {
+            let commitments = checks::opened_commitments(
+                &self.got.wires[i],
+                &key.shard_fixed[i],
+                &self.got.z[i],
+                &self.got.quotient[i],
+            );
+            for (c, p) in commitments.iter().zip(&powers) {
                 b.add_one(*c, wa * p);
             }
             let (at_x, z_shift) = &self.got.evals[i];

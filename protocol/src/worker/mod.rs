@@ -5,7 +5,7 @@ mod prover;
 mod signed;
 
 pub use prover::{ShardInputs, ShardProver};
-pub use signed::{Directive, SharedVerifyingKey, SignedWorker};
+pub use signed::{Directive, SignedWorker};
 
 use crate::error::ProtocolError;
 use crate::messages::{AggregatorMessage, WorkerMessage};

@@ -131,7 +131,6 @@ impl ShardInputs {
 #[derive(Debug, Default)]
 struct RoundState {
     wires: Option<[Vec<Fr>; 3]>,
-    z_values: Vec<Fr>,
     z: Vec<Fr>,
     product: Fr,
     challenges: Challenges,
@@ -256,7 +255,6 @@ impl ShardProver {
         let blind = derive_scalars(&self.inputs.shard_key, b"z", 3);
         add_vanishing_multiple(&mut coeffs, t, &blind);
         let c = commit_affine(&key.row.bases, &[&coeffs])?;
-        self.state.z_values = z;
         self.state.z = coeffs;
         self.state.product = product;
         self.state.challenges = Challenges {
@@ -466,10 +464,5 @@ impl ShardProver {
         );
         let pts = G1Projective::normalize_batch(&[a?.1, b?.1]);
         Ok((pts[0], pts[1]))
-    }
-
-    /// The running-product values on H_X (after round 2), for diagnostics.
-    pub fn running_product_values(&self) -> &[Fr] {
-        &self.state.z_values
     }
 }

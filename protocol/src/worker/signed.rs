@@ -8,7 +8,6 @@ use crate::envelope::{Envelope, JobId, answers_digest, job_context};
 use crate::error::ProtocolError;
 use crate::keys::VerifyingKey;
 use crate::messages::{AggregatorMessage, RefusalReason, WorkerMessage};
-use std::sync::Arc;
 use tutti_crypto::identity::WorkerIdentity;
 
 /// What the aggregator tells a worker.
@@ -295,6 +294,3 @@ impl SignedWorker {
             .collect()
     }
 }
-
-/// A shared, cheaply cloned verifying key.
-pub type SharedVerifyingKey = Arc<VerifyingKey>;
