@@ -4,7 +4,9 @@
 
 mod bench;
 mod blame;
+mod demo;
 mod job;
+mod net;
 mod setup;
 mod verify;
 
@@ -34,15 +36,79 @@ pub enum CircuitKind {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Prove the built-in rollup circuit in-process and print a summary.
+    /// Prove the built-in rollup circuit with an aggregator and workers over QUIC on
+    /// loopback, verify it, and print a summary.
     Demo {
-        /// Number of shards (workers).
-        #[arg(long, default_value_t = 8)]
+        /// Number of shards (one worker each).
+        #[arg(long, visible_alias = "workers", default_value_t = 8)]
         shards: usize,
         /// Rows per shard (a power of two).
         #[arg(long, default_value_t = 4096)]
         shard_gates: usize,
+        /// Idle workers ready to take over a shard.
+        #[arg(long, default_value_t = 0)]
+        spares: usize,
+        /// Run everything in this process without sockets (the sans-IO runner).
+        #[arg(long)]
+        in_process: bool,
         /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make keys: an ed25519 identity (worker or client), or the aggregator's certificate.
+    Keygen {
+        #[command(subcommand)]
+        command: KeygenCommand,
+    },
+    /// Run an aggregator: accept workers and jobs over QUIC until stopped (Ctrl-C).
+    Aggregator {
+        /// Its TOML configuration (see the README).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run a worker: prove the shards an aggregator assigns until stopped (Ctrl-C).
+    Worker {
+        /// Its TOML configuration (see the README).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Submit a job to an aggregator, wait for the proof, verify it and write it.
+    Submit {
+        /// The aggregator's address (host:port).
+        #[arg(long)]
+        aggregator: std::net::SocketAddr,
+        /// SHA-256 fingerprint of the aggregator's certificate.
+        #[arg(long)]
+        fingerprint: String,
+        /// This client's identity file (`tutti keygen identity`); its id must be in the
+        /// aggregator's `clients` list.
+        #[arg(long)]
+        identity: PathBuf,
+        /// Which circuit.
+        #[arg(long, value_enum, default_value_t = CircuitKind::Rollup)]
+        circuit: CircuitKind,
+        /// Number of shards M.
+        #[arg(long)]
+        shards: usize,
+        /// Rows per shard T.
+        #[arg(long)]
+        shard_gates: usize,
+        /// Seed of the circuit's witness.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the proof (with its public inputs).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the verifying key.
+        #[arg(long)]
+        vk_out: PathBuf,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout_secs: u64,
+        /// Write the blame certificate of every worker proven faulty here.
+        #[arg(long)]
+        blame_out: Option<PathBuf>,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -140,6 +206,32 @@ enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+enum KeygenCommand {
+    /// A new ed25519 identity for a worker or a client; prints its id.
+    Identity {
+        /// The identity file to write (mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The aggregator's self-signed TLS certificate and key; prints the fingerprint
+    /// workers pin.
+    Aggregator {
+        /// Certificate file to write (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Key file to write (PEM, mode 0600).
+        #[arg(long)]
+        key: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum BlameCommand {
     /// Check a blame certificate offline: exit 0 when it proves the fault, 1 when not.
     Verify {
@@ -153,7 +245,9 @@ enum BlameCommand {
 
 fn init_logging(filter: &str) {
     let env = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::new(env))
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -162,13 +256,58 @@ fn init_logging(filter: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    // The demo prints a table: keep the log to warnings unless asked otherwise.
+    let quiet_demo = matches!(cli.command, Command::Demo { json: false, .. }) && cli.log == "info";
+    init_logging(if quiet_demo { "warn" } else { &cli.log });
     let result = match cli.command {
         Command::Demo {
             shards,
             shard_gates,
+            spares,
+            in_process,
             json,
-        } => job::demo(shards, shard_gates, json),
+        } => {
+            if in_process {
+                job::demo(shards, shard_gates, json)
+            } else {
+                demo::run(shards, shard_gates, spares, json)
+            }
+        }
+        Command::Keygen {
+            command: KeygenCommand::Identity { out, force },
+        } => net::keygen_identity(&out, force),
+        Command::Keygen {
+            command: KeygenCommand::Aggregator { cert, key, force },
+        } => net::keygen_aggregator(&cert, &key, force),
+        Command::Aggregator { config } => net::aggregator(&config),
+        Command::Worker { config } => net::worker(&config),
+        Command::Submit {
+            aggregator,
+            fingerprint,
+            identity,
+            circuit,
+            shards,
+            shard_gates,
+            seed,
+            out,
+            vk_out,
+            timeout_secs,
+            blame_out,
+            json,
+        } => net::submit(net::SubmitArgs {
+            aggregator,
+            fingerprint,
+            identity,
+            circuit,
+            shards,
+            shard_gates,
+            seed,
+            out,
+            vk_out,
+            timeout_secs,
+            blame_out,
+            json,
+        }),
         Command::Setup {
             shards,
             shard_gates,

@@ -126,7 +126,7 @@ impl G2Part {
 }
 
 /// One worker's row of the SRS: `[R_i(τ_Y)·τ_X^j]₁`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerRow {
     /// The shard this row belongs to.
     pub shard: usize,

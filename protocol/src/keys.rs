@@ -72,8 +72,6 @@ pub fn shard_proving_key(
         .get(shard)
         .ok_or_else(|| ProtocolError::Mismatch(format!("no shard {shard}")))?;
     let row = srs.row(shard, row_len(shape.shard_gates))?;
-    let dx = shape.x_domain();
-    let coset = quotient_coset(shape)?;
     let labels = Labels::new(shape, sc.delta);
     let t = shape.shard_gates;
     let evals: Vec<Vec<Fr>> = (0..FIXED_POLYS)
@@ -90,6 +88,41 @@ pub fn shard_proving_key(
         })
         .collect();
     debug_assert!(evals.iter().all(|e| e.len() == t));
+    shard_key_from_values(
+        shard,
+        shape,
+        sc.delta,
+        to_array(evals),
+        rows.public_rows.clone(),
+        row,
+    )
+}
+
+/// Builds a shard's proving key from its fixed polynomials' values on H_X and its SRS
+/// row: interpolates, evaluates on the quotient coset and commits. What a worker does
+/// with a [`crate::assignment::ShardAssignment`] received over the network.
+pub fn shard_key_from_values(
+    shard: usize,
+    shape: Shape,
+    delta: Fr,
+    evals: [Vec<Fr>; FIXED_POLYS],
+    public_rows: Vec<(usize, usize)>,
+    row: WorkerRow,
+) -> Result<ShardProvingKey, ProtocolError> {
+    let t = shape.shard_gates;
+    if evals.iter().any(|e| e.len() != t) || row.bases.len() < row_len(t) || shard >= shape.shards {
+        return Err(ProtocolError::Mismatch(format!(
+            "shard {shard} key material does not fit {} shards of {t} rows",
+            shape.shards
+        )));
+    }
+    if let Some((r, _)) = public_rows.iter().find(|(r, _)| *r >= t) {
+        return Err(ProtocolError::Mismatch(format!(
+            "public-input row {r} is outside a shard of {t} rows"
+        )));
+    }
+    let dx = shape.x_domain();
+    let coset = quotient_coset(shape)?;
     let fixed: Vec<Vec<Fr>> = evals.par_iter().map(|e| dx.ifft(e)).collect();
     let fixed_coset: Vec<Vec<Fr>> = fixed.par_iter().map(|c| coset.fft(c)).collect();
     let commitments: Vec<G1Projective> = fixed
@@ -100,11 +133,11 @@ pub fn shard_proving_key(
     Ok(ShardProvingKey {
         shard,
         shape,
-        delta: sc.delta,
-        fixed_values: to_array(evals),
+        delta,
+        fixed_values: evals,
         fixed: to_array(fixed),
         fixed_coset: to_array(fixed_coset),
-        public_rows: rows.public_rows.clone(),
+        public_rows,
         commitments: commitments
             .try_into()
             .unwrap_or([G1Affine::zero(); FIXED_POLYS]),

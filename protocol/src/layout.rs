@@ -22,7 +22,7 @@ pub const WIRE_SHIFTS: [u64; 3] = [1, 7, 13];
 pub const PAD: Var = Var(u32::MAX);
 
 /// Shape of a sharded circuit: M shards of T rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Shape {
     /// Number of shards M (a power of two).
     pub shards: usize,

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod aggregator;
+pub mod assignment;
 pub mod blame;
 pub mod checks;
 pub mod circuit;

@@ -376,6 +376,11 @@ impl Coordinator {
             .collect()
     }
 
+    /// True when `worker` proves a shard now (any replica).
+    pub fn is_holder(&self, worker: &WorkerId) -> bool {
+        self.slots.iter().any(|s| s.holders.contains(worker))
+    }
+
     /// Shards whose message for the open round has not arrived.
     pub fn pending_shards(&self) -> Vec<usize> {
         let r = self.round as usize - 1;

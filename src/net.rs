@@ -1,0 +1,328 @@
+//! The long-running network commands: `tutti keygen`, `tutti aggregator`,
+//! `tutti worker` and `tutti submit`.
+
+use crate::CircuitKind;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tutti_crypto::srs::{RowSource, SrsFile};
+use tutti_protocol::blame::BlameCertificate;
+use tutti_protocol::circuits::{BuiltinCircuit, CircuitRef};
+use tutti_protocol::keys::VerifyingKey;
+use tutti_protocol::layout::{Shape, ShardedCircuit};
+use tutti_protocol::proof::{Proof, ProofFile};
+use tutti_protocol::verifier::verify;
+use tutti_transport::aggregator::{AggregatorNode, AggregatorSettings, hex};
+use tutti_transport::client::submit_job;
+use tutti_transport::config::{AggregatorConfig, WorkerConfig};
+use tutti_transport::peer::PeerSettings;
+use tutti_transport::store::Store;
+use tutti_transport::tls::{AggregatorCredentials, QuicTuning, load_identity, save_identity};
+use tutti_transport::wire::{JobOutcome, JobStats, Submission};
+use tutti_transport::worker::WorkerNode;
+
+/// The tokio runtime of a command.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
+    anyhow::ensure!(
+        force || !path.exists(),
+        "{} exists; pass --force to replace it (the old key is lost)",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `tutti keygen identity`: a new ed25519 identity (worker or client).
+pub fn keygen_identity(out: &Path, force: bool) -> Result<()> {
+    refuse_overwrite(out, force)?;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    save_identity(out, &seed)?;
+    let id = load_identity(out)?.id();
+    println!("{}", id.to_hex());
+    eprintln!(
+        "wrote {}; put the id above in the aggregator's `workers` (or `clients`) list",
+        out.display()
+    );
+    Ok(())
+}
+
+/// `tutti keygen aggregator`: the aggregator's TLS certificate and key.
+pub fn keygen_aggregator(cert: &Path, key: &Path, force: bool) -> Result<()> {
+    refuse_overwrite(cert, force)?;
+    refuse_overwrite(key, force)?;
+    let creds = AggregatorCredentials::generate()?;
+    creds.save(cert, key)?;
+    println!("{}", creds.fingerprint());
+    eprintln!(
+        "wrote {} and {}; give workers the fingerprint above as `aggregator_fingerprint`",
+        cert.display(),
+        key.display()
+    );
+    Ok(())
+}
+
+/// `tutti aggregator --config FILE`.
+pub fn aggregator(config: &Path) -> Result<()> {
+    let c = AggregatorConfig::load(config)?;
+    let credentials = AggregatorCredentials::load(&c.certificate, &c.key)?;
+    let srs = SrsFile::open(&c.srs).with_context(|| {
+        format!(
+            "opening the SRS {} (make one with `tutti setup`)",
+            c.srs.display()
+        )
+    })?;
+    if srs.header().insecure {
+        tracing::warn!(srs = %c.srs.display(), "this SRS is INSECURE (seeded): proofs made with it can be forged");
+    }
+    let store = Store::open(&c.store)?;
+    let settings = AggregatorSettings {
+        listen: c.listen,
+        credentials,
+        workers: c.worker_ids(config)?,
+        clients: c.client_ids(config)?,
+        store,
+        srs: Arc::new(srs),
+        spares: c.spares,
+        replicas: c.replicas,
+        round_timeout: Duration::from_secs(c.round_timeout_secs),
+        reconnect_grace: Duration::from_millis(c.reconnect_grace_ms),
+        spare_wait: Duration::from_millis(c.spare_wait_ms),
+        tuning: tuning(c.idle_timeout_ms),
+        max_bulk: c.max_submission_mib << 20,
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let node = AggregatorNode::bind(settings)?;
+        tracing::info!(
+            addr = %node.local_addr()?,
+            fingerprint = %c.certificate.display(),
+            workers = c.workers.len(),
+            "aggregator listening"
+        );
+        node.run(shutdown_signal()).await
+    })?;
+    Ok(())
+}
+
+fn tuning(idle_ms: u64) -> QuicTuning {
+    let idle = Duration::from_millis(idle_ms);
+    QuicTuning {
+        idle_timeout: idle,
+        keep_alive: (idle / 4).max(Duration::from_millis(100)),
+        ..QuicTuning::default()
+    }
+}
+
+/// `tutti worker --config FILE`.
+pub fn worker(config: &Path) -> Result<()> {
+    let c = WorkerConfig::load(config)?;
+    let identity = load_identity(&c.identity)?;
+    let settings = PeerSettings {
+        aggregator: c.aggregator,
+        fingerprint: c.fingerprint(config)?,
+        identity,
+        tuning: tuning(c.idle_timeout_ms),
+        retry: Duration::from_millis(c.retry_ms),
+    };
+    tracing::info!(id = %settings.identity.id(), aggregator = %c.aggregator, "worker starting");
+    let node = WorkerNode::new(settings, c.max_assignment_mib << 20);
+    runtime()?.block_on(node.run(shutdown_signal()))?;
+    Ok(())
+}
+
+/// Arguments of `tutti submit`.
+pub struct SubmitArgs {
+    pub aggregator: SocketAddr,
+    pub fingerprint: String,
+    pub identity: PathBuf,
+    pub circuit: CircuitKind,
+    pub shards: usize,
+    pub shard_gates: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub vk_out: PathBuf,
+    pub timeout_secs: u64,
+    pub blame_out: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// The reference of a built-in circuit.
+pub fn circuit_ref(kind: CircuitKind, shape: Shape, seed: u64) -> CircuitRef {
+    CircuitRef {
+        kind: match kind {
+            CircuitKind::Random => BuiltinCircuit::Random,
+            CircuitKind::Rollup => BuiltinCircuit::Rollup,
+        },
+        shape,
+        seed,
+    }
+}
+
+/// Builds a circuit's witness and cuts it into shards.
+pub fn submission(circuit: CircuitRef) -> Result<(Submission, String)> {
+    let (c, w, detail) = circuit.build()?;
+    let sharded = ShardedCircuit::new(&c, circuit.shape)?;
+    Ok((
+        Submission {
+            circuit,
+            public_inputs: w.public_inputs(&c),
+            witnesses: sharded.shard_witnesses(&w),
+        },
+        detail,
+    ))
+}
+
+/// A verified proof and what came with it.
+pub struct Received {
+    pub proof: Proof,
+    pub vk: VerifyingKey,
+    pub public_inputs: Vec<tutti_protocol::Fr>,
+    pub stats: JobStats,
+    pub verify_ms: f64,
+}
+
+/// Checks an outcome: the job succeeded and its proof verifies.
+pub fn check_outcome(outcome: JobOutcome) -> Result<Received> {
+    let (proof, vk, public_inputs, stats) = match outcome {
+        JobOutcome::Proved {
+            proof,
+            vk,
+            public_inputs,
+            stats,
+        } => (proof, vk, public_inputs, stats),
+        JobOutcome::Failed(why) => anyhow::bail!("the job failed: {why}"),
+    };
+    let vk = VerifyingKey::from_bytes(&vk).context("the verifying key sent back")?;
+    let proof = Proof::from_bytes(&proof).context("the proof sent back")?;
+    let t0 = std::time::Instant::now();
+    verify(&vk, &public_inputs, &proof).context("the proof sent back does not verify")?;
+    Ok(Received {
+        proof,
+        vk,
+        public_inputs,
+        stats,
+        verify_ms: t0.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Writes each blame certificate to `dir` (checkable with `tutti blame verify`).
+pub fn write_certificates(dir: &Path, certificates: &[Vec<u8>], quiet: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (n, bytes) in certificates.iter().enumerate() {
+        let cert = BlameCertificate::from_bytes(bytes)
+            .context("a blame certificate sent back by the aggregator")?;
+        let path = dir.join(format!("blame-shard{}-{n}.cert", cert.shard()));
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        if !quiet {
+            println!("wrote {} ({})", path.display(), cert.offence.name());
+        }
+    }
+    Ok(())
+}
+
+/// `tutti submit`.
+pub fn submit(a: SubmitArgs) -> Result<()> {
+    let shape = Shape::new(a.shards, a.shard_gates)?;
+    let identity = load_identity(&a.identity)?;
+    let settings = PeerSettings {
+        aggregator: a.aggregator,
+        fingerprint: a
+            .fingerprint
+            .parse()
+            .context("--fingerprint (printed by `tutti keygen aggregator`)")?,
+        identity,
+        tuning: QuicTuning::default(),
+        retry: Duration::from_millis(500),
+    };
+    let (sub, detail) = submission(circuit_ref(a.circuit, shape, a.seed))?;
+    tracing::info!("{detail}");
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message("submitting");
+    pb.enable_steady_tick(Duration::from_millis(120));
+    let (job, outcome) = runtime()?.block_on(submit_job(
+        &settings,
+        &sub,
+        Duration::from_secs(a.timeout_secs),
+        |id| pb.set_message(format!("job {} accepted; proving", hex(id))),
+    ))?;
+    pb.finish_and_clear();
+    let r = check_outcome(outcome)?;
+    let file = ProofFile {
+        proof: r.proof,
+        public_inputs: r.public_inputs.clone(),
+    };
+    std::fs::write(&a.out, file.to_bytes())
+        .with_context(|| format!("writing the proof to {}", a.out.display()))?;
+    std::fs::write(&a.vk_out, r.vk.to_bytes())
+        .with_context(|| format!("writing the verifying key to {}", a.vk_out.display()))?;
+    if let Some(dir) = &a.blame_out {
+        write_certificates(dir, &r.stats.certificates, a.json)?;
+    }
+    if a.json {
+        let j = serde_json::json!({
+            "job": hex(&job),
+            "verified": true,
+            "proof_bytes": r.proof.to_bytes().len(),
+            "aggregator_ms": r.stats.aggregator_nanos as f64 / 1e6,
+            "wall_ms": r.stats.wall_nanos as f64 / 1e6,
+            "verify_ms": r.verify_ms,
+            "attempts": r.stats.attempts,
+            "reassigned": r.stats.reassigned,
+            "resumed": r.stats.resumed,
+            "resent_after_restart": r.stats.resent,
+            "blamed": r.stats.blamed.iter().map(|b| b.to_hex()).collect::<Vec<_>>(),
+            "transport": "quic",
+        });
+        println!("{j}");
+    } else {
+        println!(
+            "job {}: proof verified ({} bytes, aggregator {:.1} ms, {:.1} ms end to end); wrote {} and {}",
+            hex(&job),
+            r.proof.to_bytes().len(),
+            r.stats.aggregator_nanos as f64 / 1e6,
+            r.stats.wall_nanos as f64 / 1e6,
+            a.out.display(),
+            a.vk_out.display()
+        );
+    }
+    Ok(())
+}

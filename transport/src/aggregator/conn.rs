@@ -1,0 +1,266 @@
+//! One connection: handshake, authentication against the allow-lists, then frames in
+//! both directions. Anything malformed closes this connection with a logged reason and
+//! touches nothing else.
+
+use super::driver::{ConnId, Input, Out};
+use super::prepare::Catalog;
+use crate::error::TransportError;
+use crate::frame::{Frame, FrameType, read_frame, send_bulk, write_frame};
+use crate::tls::{PeerRole, check_identity, session_binding};
+use crate::wire::{Hello, JobOutcome, Submission, job_id_from_bytes, outcome_frame};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+use tutti_crypto::identity::WorkerId;
+use tutti_protocol::envelope::JobId;
+
+/// What every connection task shares.
+pub struct ConnContext {
+    /// Allowed workers.
+    pub workers: HashSet<WorkerId>,
+    /// Allowed clients.
+    pub clients: HashSet<WorkerId>,
+    /// Largest bulk frame.
+    pub max_bulk: usize,
+    /// Preprocessed circuits.
+    pub catalog: Catalog,
+    /// The driver's inbox.
+    pub inputs: mpsc::UnboundedSender<Input>,
+}
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one incoming connection to its end.
+pub async fn serve(incoming: quinn::Incoming, ctx: Arc<ConnContext>) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(%remote, "rejected a connection: handshake failed: {e}");
+            return;
+        }
+    };
+    let (role, id, held, send, recv) = match authenticate(&conn, &ctx).await {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::warn!(%remote, "rejected a connection: {e}");
+            conn.close(1u32.into(), e.to_string().as_bytes());
+            return;
+        }
+    };
+    let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("peer", role = ?role, id = %id, conn = conn_id);
+    run_authenticated(conn, role, id, held, send, recv, conn_id, ctx)
+        .instrument(span)
+        .await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_authenticated(
+    conn: quinn::Connection,
+    role: PeerRole,
+    id: WorkerId,
+    held: Vec<(JobId, u32)>,
+    send: quinn::SendStream,
+    recv: quinn::RecvStream,
+    conn_id: ConnId,
+    ctx: Arc<ConnContext>,
+) {
+    tracing::info!(remote = %conn.remote_address(), "authenticated");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_loop(conn.clone(), send, rx).in_current_span());
+    let _ = ctx.inputs.send(Input::Connected {
+        id,
+        role,
+        conn: conn_id,
+        tx: tx.clone(),
+        held,
+    });
+    let reason = match read_loop(&conn, recv, role, id, conn_id, &ctx, &tx).await {
+        Ok(()) => "closed by the peer".to_string(),
+        Err(TransportError::Connection(e)) => {
+            // The peer went away (or the link broke): not the peer's fault as such.
+            tracing::info!("connection ended: {e}");
+            e
+        }
+        Err(e) => {
+            tracing::warn!("closing the connection: {e}");
+            conn.close(2u32.into(), e.to_string().as_bytes());
+            e.to_string()
+        }
+    };
+    writer.abort();
+    let _ = ctx.inputs.send(Input::Disconnected {
+        id,
+        conn: conn_id,
+        reason,
+    });
+}
+
+type Authenticated = (
+    PeerRole,
+    WorkerId,
+    Vec<(JobId, u32)>,
+    quinn::SendStream,
+    quinn::RecvStream,
+);
+
+async fn authenticate(
+    conn: &quinn::Connection,
+    ctx: &ConnContext,
+) -> Result<Authenticated, TransportError> {
+    let (mut send, mut recv) = tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.accept_bi())
+        .await
+        .map_err(|_| TransportError::Auth("no control stream within 10 s".into()))?
+        .map_err(|e| TransportError::Connection(format!("no control stream: {e}")))?;
+    let frame = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        read_frame(&mut recv, &[FrameType::Hello], 0),
+    )
+    .await
+    .map_err(|_| TransportError::Auth("no hello within 10 s".into()))??
+    .ok_or_else(|| TransportError::Auth("the peer closed before saying hello".into()))?;
+    let hello = Hello::from_bytes(&frame.payload)?;
+    let binding = session_binding(conn)?;
+    if !check_identity(&hello.id, hello.role, &binding, &hello.signature) {
+        return Err(TransportError::Auth(format!(
+            "{} did not sign this session with the key it claims",
+            hello.id
+        )));
+    }
+    let allowed = match hello.role {
+        PeerRole::Worker => &ctx.workers,
+        PeerRole::Client => &ctx.clients,
+    };
+    if !allowed.contains(&hello.id) {
+        let why = format!(
+            "{:?} {} is not on this aggregator's allow-list",
+            hello.role, hello.id
+        );
+        let _ = write_frame(
+            &mut send,
+            &Frame::new(FrameType::Goodbye, why.clone().into_bytes()),
+        )
+        .await;
+        let _ = send.finish();
+        // Let the goodbye reach the peer before the connection closes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        return Err(TransportError::Auth(why));
+    }
+    write_frame(&mut send, &Frame::new(FrameType::Welcome, Vec::new())).await?;
+    Ok((hello.role, hello.id, hello.held, send, recv))
+}
+
+async fn write_loop(
+    conn: quinn::Connection,
+    mut send: quinn::SendStream,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+) {
+    while let Some(out) = rx.recv().await {
+        let r = match out {
+            Out::Frame(f) => write_frame(&mut send, &f).await.map(|_| ()),
+            Out::Bulk(f) => {
+                let conn = conn.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = send_bulk(&conn, &f).await {
+                        tracing::warn!("sending a {:?} frame: {e}", f.kind);
+                    }
+                });
+                Ok(())
+            }
+            Out::Close(reason) => {
+                let _ = write_frame(
+                    &mut send,
+                    &Frame::new(FrameType::Goodbye, reason.clone().into_bytes()),
+                )
+                .await;
+                conn.close(0u32.into(), reason.as_bytes());
+                return;
+            }
+        };
+        if let Err(e) = r {
+            tracing::debug!("writer stopped: {e}");
+            return;
+        }
+    }
+}
+
+async fn read_loop(
+    conn: &quinn::Connection,
+    mut recv: quinn::RecvStream,
+    role: PeerRole,
+    id: WorkerId,
+    conn_id: ConnId,
+    ctx: &Arc<ConnContext>,
+    tx: &mpsc::UnboundedSender<Out>,
+) -> Result<(), TransportError> {
+    let allowed: &[FrameType] = match role {
+        PeerRole::Worker => &[FrameType::Envelope, FrameType::Lost, FrameType::Goodbye],
+        PeerRole::Client => &[FrameType::Await, FrameType::Goodbye],
+    };
+    loop {
+        tokio::select! {
+            frame = read_frame(&mut recv, allowed, 0) => {
+                let Some(frame) = frame? else { return Ok(()) };
+                let input = match frame.kind {
+                    FrameType::Envelope => Input::Envelope { id, conn: conn_id, wire: frame.payload },
+                    FrameType::Lost => Input::Lost { id, job: job_id_from_bytes(&frame.payload)? },
+                    FrameType::Await => Input::Await { id, conn: conn_id, job: job_id_from_bytes(&frame.payload)? },
+                    _ => {
+                        tracing::info!("peer said goodbye: {}", String::from_utf8_lossy(&frame.payload));
+                        return Ok(());
+                    }
+                };
+                let _ = ctx.inputs.send(input);
+            }
+            uni = conn.accept_uni(), if role == PeerRole::Client => {
+                let mut stream = uni.map_err(|e| TransportError::Connection(e.to_string()))?;
+                let frame = read_frame(&mut stream, &[FrameType::Submit], ctx.max_bulk)
+                    .await?
+                    .ok_or_else(|| TransportError::Frame("an empty submission stream".into()))?;
+                tokio::spawn(admit(frame.payload, id, conn_id, ctx.clone(), tx.clone()));
+            }
+        }
+    }
+}
+
+/// Decodes and checks a submission off the async threads, then hands it to the driver
+/// (or tells the client why not).
+async fn admit(
+    payload: Vec<u8>,
+    id: WorkerId,
+    conn_id: ConnId,
+    ctx: Arc<ConnContext>,
+    tx: mpsc::UnboundedSender<Out>,
+) {
+    let catalog = ctx.catalog.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let submission = Submission::from_bytes(&payload)?;
+        let prepared = catalog.admit(&submission)?;
+        Ok::<_, TransportError>((submission, prepared))
+    })
+    .await;
+    match checked {
+        Ok(Ok((submission, prepared))) => {
+            let _ = ctx.inputs.send(Input::Submit {
+                id,
+                conn: conn_id,
+                submission,
+                prepared,
+            });
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("refused a job: {e}");
+            let outcome = JobOutcome::Failed(format!("job refused: {e}"));
+            let _ = tx.send(Out::Frame(Frame::new(
+                FrameType::Outcome,
+                outcome_frame(&[0u8; 32], &outcome),
+            )));
+        }
+        Err(e) => tracing::warn!("admitting a job panicked: {e}"),
+    }
+}

@@ -1,0 +1,84 @@
+//! Circuits the aggregator has preprocessed, cached by reference, and the checks a
+//! submission passes before it becomes a job.
+
+use crate::error::TransportError;
+use crate::wire::Submission;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tutti_crypto::srs::RowSource;
+use tutti_protocol::circuits::CircuitRef;
+use tutti_protocol::keys::{AggregatorKey, Preprocessed, ShardProvingKey, preprocess};
+use tutti_protocol::layout::ShardedCircuit;
+
+/// A preprocessed circuit.
+pub struct Prepared {
+    /// The sharded circuit (to check witnesses against).
+    pub sharded: ShardedCircuit,
+    /// The aggregator's key.
+    pub aggregator: Arc<AggregatorKey>,
+    /// Each shard's proving key.
+    pub keys: Vec<Arc<ShardProvingKey>>,
+    /// The encoded verifying key.
+    pub vk_bytes: Vec<u8>,
+}
+
+/// Preprocessed circuits by reference (blocking work: call from a blocking thread).
+#[derive(Clone)]
+pub struct Catalog {
+    srs: Arc<dyn RowSource + Send + Sync>,
+    cache: Arc<Mutex<HashMap<CircuitRef, Arc<Prepared>>>>,
+}
+
+impl Catalog {
+    /// A catalog over an SRS.
+    pub fn new(srs: Arc<dyn RowSource + Send + Sync>) -> Self {
+        Catalog {
+            srs,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The preprocessed circuit, built on first use.
+    pub fn prepare(&self, circuit: &CircuitRef) -> Result<Arc<Prepared>, TransportError> {
+        if let Some(p) = self.cache.lock().ok().and_then(|c| c.get(circuit).cloned()) {
+            return Ok(p);
+        }
+        let header = self.srs.header();
+        if header.shards != circuit.shape.shards || header.shard_gates < circuit.shape.shard_gates {
+            return Err(TransportError::Job(format!(
+                "this aggregator's SRS is for {} shards of up to {} rows; the job needs {} shards of {} rows",
+                header.shards, header.shard_gates, circuit.shape.shards, circuit.shape.shard_gates
+            )));
+        }
+        let (c, _, description) = circuit.build()?;
+        tracing::info!("preprocessing {description}");
+        let sharded = ShardedCircuit::new(&c, circuit.shape)?;
+        let Preprocessed {
+            aggregator,
+            proving_keys,
+        } = preprocess(&sharded, self.srs.as_ref())?;
+        let prepared = Arc::new(Prepared {
+            sharded,
+            vk_bytes: aggregator.vk.to_bytes(),
+            aggregator: Arc::new(aggregator),
+            keys: proving_keys.into_iter().map(Arc::new).collect(),
+        });
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(*circuit, prepared.clone());
+        }
+        Ok(prepared)
+    }
+
+    /// Preprocesses the submission's circuit and checks its witness and statement, so a
+    /// bad job is refused with the broken gate or copy named before any worker is asked.
+    pub fn admit(&self, s: &Submission) -> Result<Arc<Prepared>, TransportError> {
+        let prepared = self.prepare(&s.circuit)?;
+        prepared
+            .sharded
+            .check_witness(&s.witnesses, &s.public_inputs)
+            .map_err(|e| {
+                TransportError::Job(format!("the witness does not satisfy the circuit: {e}"))
+            })?;
+        Ok(prepared)
+    }
+}

@@ -1,0 +1,229 @@
+//! Framing: every message on a QUIC stream is one frame,
+//!
+//! ```text
+//! version u8 = 1 | type u8 | length u32 BE | payload (length bytes)
+//! ```
+//!
+//! with a hard limit on `length` per frame type (see [`FrameType::limit`]). A reader
+//! checks version, type and length from the 6-byte header before it reads the payload,
+//! and grows its buffer only as bytes arrive, so a peer that announces a large frame and
+//! sends little costs little memory. Control frames travel on one bidirectional stream per
+//! connection; bulk frames (a job submission, a shard assignment) each on a
+//! unidirectional stream of their own. See `spec/transport.md`.
+
+use crate::error::TransportError;
+
+/// The framing version.
+pub const FRAME_VERSION: u8 = 1;
+/// Bytes of a frame header.
+pub const HEADER_BYTES: usize = 6;
+/// Default limit on a bulk frame (job submission, shard assignment): 1 GiB.
+pub const DEFAULT_MAX_BULK: usize = 1 << 30;
+
+/// The frame types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FrameType {
+    /// Peer → aggregator, first frame of a connection: role, identity, session signature.
+    Hello = 0x01,
+    /// Aggregator → peer: authenticated.
+    Welcome = 0x02,
+    /// Either way: the connection is refused or closing, with a reason (UTF-8).
+    Goodbye = 0x03,
+    /// Aggregator → worker: take a shard (its assignment arrives on a bulk stream).
+    Assign = 0x10,
+    /// Aggregator → worker: a directive for the shard it holds.
+    Directive = 0x11,
+    /// Aggregator → worker: the job is over; drop its state.
+    JobOver = 0x12,
+    /// Worker → aggregator: a directive named a job the worker holds nothing of.
+    Lost = 0x13,
+    /// Worker → aggregator: a signed protocol message (compact envelope).
+    Envelope = 0x20,
+    /// Client → aggregator (bulk): a job.
+    Submit = 0x30,
+    /// Aggregator → client: the job was accepted, with its id.
+    Accepted = 0x31,
+    /// Client → aggregator: send me the outcome of this job when it is known.
+    Await = 0x32,
+    /// Aggregator → client: the outcome of a job.
+    Outcome = 0x33,
+    /// Aggregator → worker (bulk): a shard assignment with the verifying key.
+    Assignment = 0x40,
+}
+
+impl FrameType {
+    /// The type of a header byte.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        use FrameType::*;
+        Some(match b {
+            0x01 => Hello,
+            0x02 => Welcome,
+            0x03 => Goodbye,
+            0x10 => Assign,
+            0x11 => Directive,
+            0x12 => JobOver,
+            0x13 => Lost,
+            0x20 => Envelope,
+            0x30 => Submit,
+            0x31 => Accepted,
+            0x32 => Await,
+            0x33 => Outcome,
+            0x40 => Assignment,
+            _ => return None,
+        })
+    }
+
+    /// True for frames that travel alone on a unidirectional stream.
+    pub fn is_bulk(self) -> bool {
+        matches!(self, FrameType::Submit | FrameType::Assignment)
+    }
+
+    /// The largest payload allowed for this type; `max_bulk` for bulk frames.
+    pub fn limit(self, max_bulk: usize) -> usize {
+        use FrameType::*;
+        match self {
+            Hello => 1 + 32 + 64 + 2 + 64 * 36,
+            Welcome => 64,
+            Goodbye => 1024,
+            Assign | Directive => 32 + 4 + 2048,
+            JobOver | Lost | Accepted | Await => 32,
+            Envelope => 8 * 1024,
+            Outcome => 64 << 20,
+            Submit | Assignment => max_bulk,
+        }
+    }
+}
+
+/// One frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Its type.
+    pub kind: FrameType,
+    /// Its payload.
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// A frame.
+    pub fn new(kind: FrameType, payload: Vec<u8>) -> Self {
+        Frame { kind, payload }
+    }
+
+    /// Header and payload, ready to write.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_BYTES + self.payload.len());
+        out.push(FRAME_VERSION);
+        out.push(self.kind as u8);
+        out.extend_from_slice(&(self.payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.payload);
+        out
+    }
+
+    /// Bytes on the wire.
+    pub fn wire_len(&self) -> usize {
+        HEADER_BYTES + self.payload.len()
+    }
+}
+
+/// Checks a frame header: version, a known type among `allowed`, length within the
+/// type's limit. Returns the type and payload length.
+pub fn check_header(
+    header: &[u8; HEADER_BYTES],
+    allowed: &[FrameType],
+    max_bulk: usize,
+) -> Result<(FrameType, usize), TransportError> {
+    if header[0] != FRAME_VERSION {
+        return Err(TransportError::Frame(format!(
+            "unsupported frame version {} (this build speaks version {FRAME_VERSION})",
+            header[0]
+        )));
+    }
+    let kind = FrameType::from_u8(header[1])
+        .ok_or_else(|| TransportError::Frame(format!("unknown frame type 0x{:02x}", header[1])))?;
+    if !allowed.contains(&kind) {
+        return Err(TransportError::Frame(format!(
+            "a {kind:?} frame is not allowed here"
+        )));
+    }
+    let len = u32::from_be_bytes([header[2], header[3], header[4], header[5]]) as usize;
+    let limit = kind.limit(max_bulk);
+    if len > limit {
+        return Err(TransportError::Frame(format!(
+            "a {kind:?} frame of {len} bytes exceeds its limit of {limit} bytes"
+        )));
+    }
+    Ok((kind, len))
+}
+
+/// Reads one frame from `recv`. `Ok(None)` when the stream ended cleanly before a new
+/// frame began; a stream that ends inside a frame is a truncation error.
+pub async fn read_frame(
+    recv: &mut quinn::RecvStream,
+    allowed: &[FrameType],
+    max_bulk: usize,
+) -> Result<Option<Frame>, TransportError> {
+    let mut header = [0u8; HEADER_BYTES];
+    let mut got = 0;
+    while got < HEADER_BYTES {
+        match recv.read(&mut header[got..]).await {
+            Ok(Some(n)) => got += n,
+            Ok(None) if got == 0 => return Ok(None),
+            Ok(None) => {
+                return Err(TransportError::Frame(format!(
+                    "stream ended after {got} of {HEADER_BYTES} header bytes (truncated frame)"
+                )));
+            }
+            Err(e) => return Err(TransportError::Connection(format!("reading a frame: {e}"))),
+        }
+    }
+    let (kind, len) = check_header(&header, allowed, max_bulk)?;
+    // Grow as bytes arrive: a large announced length alone allocates nothing.
+    let mut payload = Vec::with_capacity(len.min(64 * 1024));
+    let mut chunk = vec![0u8; len.min(64 * 1024)];
+    while payload.len() < len {
+        let want = (len - payload.len()).min(chunk.len());
+        match recv.read(&mut chunk[..want]).await {
+            Ok(Some(n)) => payload.extend_from_slice(&chunk[..n]),
+            Ok(None) => {
+                return Err(TransportError::Frame(format!(
+                    "stream ended after {} of {len} payload bytes of a {kind:?} frame (truncated)",
+                    payload.len()
+                )));
+            }
+            Err(e) => return Err(TransportError::Connection(format!("reading a frame: {e}"))),
+        }
+    }
+    Ok(Some(Frame { kind, payload }))
+}
+
+/// Writes one frame; returns the bytes written.
+pub async fn write_frame(
+    send: &mut quinn::SendStream,
+    frame: &Frame,
+) -> Result<usize, TransportError> {
+    if frame.payload.len() > u32::MAX as usize {
+        return Err(TransportError::Frame(format!(
+            "a {:?} frame of {} bytes cannot be framed (at most 4 GiB)",
+            frame.kind,
+            frame.payload.len()
+        )));
+    }
+    let bytes = frame.to_bytes();
+    send.write_all(&bytes).await.map_err(|e| {
+        TransportError::Connection(format!("writing a {:?} frame: {e}", frame.kind))
+    })?;
+    Ok(bytes.len())
+}
+
+/// Opens a unidirectional stream, writes one bulk frame and finishes the stream.
+pub async fn send_bulk(conn: &quinn::Connection, frame: &Frame) -> Result<usize, TransportError> {
+    let mut send = conn
+        .open_uni()
+        .await
+        .map_err(|e| TransportError::Connection(format!("opening a stream: {e}")))?;
+    let n = write_frame(&mut send, frame).await?;
+    send.finish()
+        .map_err(|e| TransportError::Connection(format!("finishing a stream: {e}")))?;
+    Ok(n)
+}

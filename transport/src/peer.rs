@@ -1,0 +1,127 @@
+//! The peer side of a connection (worker or client): connect, pin the aggregator's
+//! certificate, prove the identity over the session, and wait to be welcomed.
+
+use crate::error::TransportError;
+use crate::frame::{Frame, FrameType, read_frame, write_frame};
+use crate::tls::{
+    Fingerprint, PeerRole, QuicTuning, SERVER_NAME, client_endpoint, prove_identity,
+    session_binding,
+};
+use crate::wire::Hello;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tutti_crypto::identity::WorkerIdentity;
+use tutti_protocol::envelope::JobId;
+
+/// How a peer reaches the aggregator.
+#[derive(Clone, Debug)]
+pub struct PeerSettings {
+    /// The aggregator's address.
+    pub aggregator: SocketAddr,
+    /// The SHA-256 fingerprint of the aggregator's certificate.
+    pub fingerprint: Fingerprint,
+    /// This peer's identity.
+    pub identity: WorkerIdentity,
+    /// QUIC timeouts.
+    pub tuning: QuicTuning,
+    /// Pause between reconnection attempts.
+    pub retry: Duration,
+}
+
+/// An authenticated connection to the aggregator.
+pub struct Session {
+    /// The QUIC endpoint (kept alive with the connection).
+    pub endpoint: quinn::Endpoint,
+    /// The connection.
+    pub conn: quinn::Connection,
+    /// The control stream, sending half.
+    pub send: quinn::SendStream,
+    /// The control stream, receiving half.
+    pub recv: quinn::RecvStream,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The aggregator refused this identity (not on its allow-list): retrying will not
+    /// help.
+    Refused(String),
+    /// Anything else (unreachable, timeout, wrong certificate): worth retrying.
+    Failed(TransportError),
+}
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects and authenticates as `role`, reporting `held` shards (workers).
+pub async fn open_session(
+    settings: &PeerSettings,
+    role: PeerRole,
+    held: Vec<(JobId, u32)>,
+) -> Result<Session, SessionError> {
+    let fail = SessionError::Failed;
+    let endpoint = client_endpoint(settings.aggregator, settings.fingerprint, &settings.tuning)
+        .map_err(fail)?;
+    let connecting = endpoint
+        .connect(settings.aggregator, SERVER_NAME)
+        .map_err(|e| fail(TransportError::Connection(format!("cannot connect: {e}"))))?;
+    let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
+        .await
+        .map_err(|_| {
+            fail(TransportError::Connection(format!(
+                "no answer from {} within 10 s",
+                settings.aggregator
+            )))
+        })?
+        .map_err(|e| {
+            fail(TransportError::Connection(format!(
+                "handshake with {} failed: {e}",
+                settings.aggregator
+            )))
+        })?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| {
+        fail(TransportError::Connection(format!(
+            "no control stream: {e}"
+        )))
+    })?;
+    let binding = session_binding(&conn).map_err(fail)?;
+    let hello = Hello {
+        role,
+        id: settings.identity.id(),
+        signature: prove_identity(&settings.identity, role, &binding),
+        held,
+    };
+    write_frame(&mut send, &Frame::new(FrameType::Hello, hello.to_bytes()))
+        .await
+        .map_err(fail)?;
+    let answer = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        read_frame(&mut recv, &[FrameType::Welcome, FrameType::Goodbye], 0),
+    )
+    .await
+    .map_err(|_| fail(TransportError::Auth("no welcome within 10 s".into())))?;
+    match answer {
+        Ok(Some(f)) if f.kind == FrameType::Welcome => Ok(Session {
+            endpoint,
+            conn,
+            send,
+            recv,
+        }),
+        Ok(Some(f)) => Err(SessionError::Refused(
+            String::from_utf8_lossy(&f.payload).into_owned(),
+        )),
+        Ok(None) => Err(fail(TransportError::Auth(
+            "the aggregator closed the connection without a welcome".into(),
+        ))),
+        Err(e) => {
+            // A refused peer's connection is closed right after the goodbye; the reason
+            // rides in the close frame.
+            if let Some(quinn::ConnectionError::ApplicationClosed(c)) = conn.close_reason() {
+                let why = String::from_utf8_lossy(&c.reason).into_owned();
+                if why.contains("allow-list") {
+                    return Err(SessionError::Refused(why));
+                }
+            }
+            Err(fail(e))
+        }
+    }
+}
