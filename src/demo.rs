@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::WorkerIdentity;
 use tutti_crypto::srs::InMemorySrs;
 use tutti_protocol::layout::Shape;
@@ -45,7 +46,13 @@ pub struct DemoJson {
 }
 
 /// Runs the demo.
-pub fn run(workers: usize, shard_gates: usize, spares: usize, json: bool) -> Result<()> {
+pub fn run(
+    workers: usize,
+    shard_gates: usize,
+    spares: usize,
+    erasure: Option<ErasureParams>,
+    json: bool,
+) -> Result<()> {
     let shape = Shape::new(workers, shard_gates)?;
     if !json {
         println!(
@@ -88,6 +95,7 @@ pub fn run(workers: usize, shard_gates: usize, spares: usize, json: bool) -> Res
         spare_wait: Duration::from_secs(2),
         tuning: tuning.clone(),
         max_bulk: 1 << 30,
+        erasure,
     };
     let rt = runtime()?;
     let (outcome, counters, wall) = rt.block_on(async {
@@ -142,7 +150,7 @@ pub fn run(workers: usize, shard_gates: usize, spares: usize, json: bool) -> Res
             let c = c.unwrap_or_default();
             let seen = r.stats.traffic.iter().find(|t| t.worker.to_hex() == id);
             WorkerLine {
-                shard: (c.inputs > 0).then_some(c.shard),
+                shard: (c.prepare_nanos > 0).then_some(c.shard),
                 prove_ms: c.prove_nanos as f64 / 1e6,
                 prepare_ms: c.prepare_nanos as f64 / 1e6,
                 sent_bytes: seen.map(|t| t.sent).unwrap_or(c.sent),

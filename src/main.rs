@@ -48,6 +48,10 @@ enum Command {
         /// Idle workers ready to take over a shard.
         #[arg(long, default_value_t = 0)]
         spares: usize,
+        /// Reed–Solomon code the shard inputs over the workers, "k+m" (needs k+m+1
+        /// workers with spares); the aggregator then keeps no witness after round 1.
+        #[arg(long, value_parser = tutti_transport::config::parse_erasure)]
+        erasure: Option<tutti_crypto::erasure::ErasureParams>,
         /// Run everything in this process without sockets (the sans-IO runner).
         #[arg(long)]
         in_process: bool,
@@ -264,13 +268,14 @@ fn main() -> ExitCode {
             shards,
             shard_gates,
             spares,
+            erasure,
             in_process,
             json,
         } => {
             if in_process {
                 job::demo(shards, shard_gates, json)
             } else {
-                demo::run(shards, shard_gates, spares, json)
+                demo::run(shards, shard_gates, spares, erasure, json)
             }
         }
         Command::Keygen {

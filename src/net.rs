@@ -124,6 +124,7 @@ pub fn aggregator(config: &Path) -> Result<()> {
         spare_wait: Duration::from_millis(c.spare_wait_ms),
         tuning: tuning(c.idle_timeout_ms),
         max_bulk: c.max_submission_mib << 20,
+        erasure: c.erasure(config)?,
     };
     let rt = runtime()?;
     rt.block_on(async {

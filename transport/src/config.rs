@@ -19,6 +19,7 @@
 //! spare_wait_ms = 2000                # optional
 //! idle_timeout_ms = 5000              # optional
 //! max_submission_mib = 1024           # optional
+//! erasure = "2+1"                     # optional: code shard inputs over the workers
 //! ```
 //!
 //! `worker.toml`:
@@ -37,7 +38,24 @@ use crate::tls::{Fingerprint, parse_worker_id};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::WorkerId;
+
+/// Parses an erasure code written "k+m" (k data, m parity fragments per shard).
+pub fn parse_erasure(s: &str) -> Result<ErasureParams, String> {
+    let (k, m) = s
+        .split_once('+')
+        .ok_or_else(|| format!("{s:?}: write it as k+m, e.g. \"2+1\""))?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: k is not a number"))?;
+    let m: usize = m
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: m is not a number"))?;
+    ErasureParams::new(k, m).map_err(|e| format!("{s:?}: {e}"))
+}
 
 /// `aggregator.toml`, as read.
 #[derive(Clone, Debug, Deserialize)]
@@ -79,6 +97,10 @@ pub struct AggregatorConfig {
     /// Largest submission accepted, MiB.
     #[serde(default = "max_mib")]
     pub max_submission_mib: usize,
+    /// Reed–Solomon code of the shard inputs over the workers, "k+m" (absent: the
+    /// aggregator keeps each job's witness until the job ends).
+    #[serde(default)]
+    pub erasure: Option<String>,
 }
 
 /// `worker.toml`, as read.
@@ -189,8 +211,17 @@ impl AggregatorConfig {
             ));
         }
         c.worker_ids(path)?;
+        c.erasure(path)?;
         c.client_ids(path)?;
         Ok(c)
+    }
+
+    /// The erasure code, if any.
+    pub fn erasure(&self, path: &Path) -> Result<Option<ErasureParams>, TransportError> {
+        self.erasure
+            .as_deref()
+            .map(|e| parse_erasure(e).map_err(|why| config_error(path, format!("erasure: {why}"))))
+            .transpose()
     }
 
     /// The worker allow-list.

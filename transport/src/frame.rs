@@ -38,6 +38,8 @@ pub enum FrameType {
     JobOver = 0x12,
     /// Worker → aggregator: a directive named a job the worker holds nothing of.
     Lost = 0x13,
+    /// Aggregator → worker: send back your fragment of a shard's coded inputs.
+    FragmentRequest = 0x14,
     /// Worker → aggregator: a signed protocol message (compact envelope).
     Envelope = 0x20,
     /// Client → aggregator (bulk): a job.
@@ -50,6 +52,10 @@ pub enum FrameType {
     Outcome = 0x33,
     /// Aggregator → worker (bulk): a shard assignment with the verifying key.
     Assignment = 0x40,
+    /// Aggregator → worker (bulk): a fragment of a shard's coded inputs to keep.
+    FragmentDeposit = 0x41,
+    /// Worker → aggregator (bulk): a kept fragment, signed by its holder.
+    FragmentReply = 0x42,
 }
 
 impl FrameType {
@@ -64,19 +70,28 @@ impl FrameType {
             0x11 => Directive,
             0x12 => JobOver,
             0x13 => Lost,
+            0x14 => FragmentRequest,
             0x20 => Envelope,
             0x30 => Submit,
             0x31 => Accepted,
             0x32 => Await,
             0x33 => Outcome,
             0x40 => Assignment,
+            0x41 => FragmentDeposit,
+            0x42 => FragmentReply,
             _ => return None,
         })
     }
 
     /// True for frames that travel alone on a unidirectional stream.
     pub fn is_bulk(self) -> bool {
-        matches!(self, FrameType::Submit | FrameType::Assignment)
+        matches!(
+            self,
+            FrameType::Submit
+                | FrameType::Assignment
+                | FrameType::FragmentDeposit
+                | FrameType::FragmentReply
+        )
     }
 
     /// The largest payload allowed for this type; `max_bulk` for bulk frames.
@@ -88,9 +103,10 @@ impl FrameType {
             Goodbye => 1024,
             Assign | Directive => 32 + 4 + 2048,
             JobOver | Lost | Accepted | Await => 32,
+            FragmentRequest => 36,
             Envelope => 8 * 1024,
             Outcome => 64 << 20,
-            Submit | Assignment => max_bulk,
+            Submit | Assignment | FragmentDeposit | FragmentReply => max_bulk,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 mod error;
 pub mod frame;
 pub mod peer;
+pub mod record;
 pub mod store;
 pub mod tls;
 pub mod wire;

@@ -18,7 +18,7 @@ pub const MAX_HELD: usize = 64;
 /// Most public inputs in a submission.
 pub const MAX_PUBLIC_INPUTS: usize = 1 << 16;
 
-fn err(what: &str, e: impl std::fmt::Display) -> TransportError {
+pub(crate) fn err(what: &str, e: impl std::fmt::Display) -> TransportError {
     TransportError::Frame(format!("{what}: {e}"))
 }
 
@@ -144,12 +144,18 @@ pub struct Submission {
 impl Submission {
     /// circuit (17 bytes), count u32 + scalars, then M × 3·T scalars (wire a, b, c).
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.to_bytes_with(true)
+    }
+
+    /// The encoding, with or without the witness part (a record of a job whose inputs
+    /// were erasure-coded away keeps only the header and statement).
+    pub fn to_bytes_with(&self, witnesses: bool) -> Vec<u8> {
         let mut out = self.circuit.to_bytes().to_vec();
         out.extend_from_slice(&(self.public_inputs.len() as u32).to_be_bytes());
         for v in &self.public_inputs {
             put_scalar(&mut out, v);
         }
-        for w in &self.witnesses {
+        for w in self.witnesses.iter().filter(|_| witnesses) {
             for wire in &w.wires {
                 for v in wire {
                     put_scalar(&mut out, v);
@@ -161,10 +167,18 @@ impl Submission {
 
     /// Decodes a submission, checking every size against the circuit's shape first.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TransportError> {
+        Self::from_bytes_with(bytes, true)
+    }
+
+    /// Decodes [`Submission::to_bytes_with`].
+    pub fn from_bytes_with(bytes: &[u8], witnesses: bool) -> Result<Self, TransportError> {
         let mut r = Reader::new(bytes, "submission");
         let circuit = CircuitRef::read(&mut r)?;
         let n = r.u32().map_err(|e| err("submission", e))? as usize;
-        let (m, t) = (circuit.shape.shards, circuit.shape.shard_gates);
+        let (m, t) = (
+            circuit.shape.shards * witnesses as usize,
+            circuit.shape.shard_gates,
+        );
         let expected = n
             .checked_mul(SCALAR_BYTES)
             .and_then(|p| p.checked_add(m.checked_mul(3 * t * SCALAR_BYTES)?));
@@ -250,12 +264,12 @@ pub enum JobOutcome {
     Failed(String),
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u32).to_be_bytes());
     out.extend_from_slice(b);
 }
 
-fn get_bytes<'a>(r: &mut Reader<'a>, what: &str) -> Result<&'a [u8], TransportError> {
+pub(crate) fn get_bytes<'a>(r: &mut Reader<'a>, what: &str) -> Result<&'a [u8], TransportError> {
     let n = r.u32().map_err(|e| err(what, e))? as usize;
     r.take(n).map_err(|e| err(what, e))
 }
@@ -431,58 +445,70 @@ pub fn parse_assignment_frame(bytes: &[u8]) -> Result<(&[u8], &[u8]), TransportE
     Ok((vk, rest))
 }
 
-/// What the aggregator stores about a job, to resume it after a restart.
+/// A fragment of a shard's coded inputs, handed to its holder: `FragmentDeposit` payload
+/// job 32, shard u32, index u16, original length u64, commitment 32, then the bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobRecord {
-    /// The job as submitted.
-    pub submission: Submission,
-    /// The secret its shard keys and the aggregator's randomness derive from.
-    pub job_secret: [u8; 32],
-    /// The client that submitted it.
-    pub client: WorkerId,
-    /// Workers chosen when it started (empty while queued).
-    pub workers: Vec<WorkerId>,
-    /// Workers per shard.
-    pub replicas: u8,
+pub struct FragmentDeposit {
+    /// The job.
+    pub job_id: JobId,
+    /// The shard whose inputs were coded.
+    pub shard: u32,
+    /// The fragment's index.
+    pub index: u16,
+    /// Length of the coded encoding.
+    pub original_len: u64,
+    /// The commitment to every fragment digest and the length.
+    pub commitment: [u8; 32],
+    /// The fragment.
+    pub bytes: Vec<u8>,
 }
 
-impl JobRecord {
-    /// secret 32, client 32, replicas u8, count u32 + ids, then the submission.
+impl FragmentDeposit {
+    /// Encodes the payload.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.job_secret.to_vec();
-        out.extend_from_slice(&self.client.0);
-        out.push(self.replicas);
-        out.extend_from_slice(&(self.workers.len() as u32).to_be_bytes());
-        for w in &self.workers {
-            out.extend_from_slice(&w.0);
-        }
-        out.extend_from_slice(&self.submission.to_bytes());
+        let mut out = Vec::with_capacity(78 + self.bytes.len());
+        out.extend_from_slice(&self.job_id);
+        out.extend_from_slice(&self.shard.to_be_bytes());
+        out.extend_from_slice(&self.index.to_be_bytes());
+        out.extend_from_slice(&self.original_len.to_be_bytes());
+        out.extend_from_slice(&self.commitment);
+        out.extend_from_slice(&self.bytes);
         out
     }
 
-    /// Decodes a record.
+    /// Decodes the payload.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TransportError> {
-        const W: &str = "job record";
+        const W: &str = "fragment deposit";
         let mut r = Reader::new(bytes, W);
-        let job_secret = r.array().map_err(|e| err(W, e))?;
-        let client = WorkerId(r.array().map_err(|e| err(W, e))?);
-        let replicas = r.u8().map_err(|e| err(W, e))?;
-        let n = r.u32().map_err(|e| err(W, e))? as usize;
-        if n > r.remaining() / 32 {
-            return Err(TransportError::Frame(
-                "job record: truncated worker list".into(),
-            ));
-        }
-        let workers = (0..n)
-            .map(|_| r.array().map(WorkerId).map_err(|e| err(W, e)))
-            .collect::<Result<_, _>>()?;
-        let rest = r.take(r.remaining()).map_err(|e| err(W, e))?;
-        Ok(JobRecord {
-            submission: Submission::from_bytes(rest)?,
-            job_secret,
-            client,
-            workers,
-            replicas,
+        let job_id = r.array().map_err(|e| err(W, e))?;
+        let shard = r.u32().map_err(|e| err(W, e))?;
+        let index = r.u16().map_err(|e| err(W, e))?;
+        let original_len = r.u64().map_err(|e| err(W, e))?;
+        let commitment = r.array().map_err(|e| err(W, e))?;
+        let bytes = r.take(r.remaining()).map_err(|e| err(W, e))?.to_vec();
+        Ok(FragmentDeposit {
+            job_id,
+            shard,
+            index,
+            original_len,
+            commitment,
+            bytes,
         })
     }
+}
+
+/// The `FragmentRequest` payload: job 32, shard u32.
+pub fn fragment_request(job_id: &JobId, shard: u32) -> Vec<u8> {
+    let mut out = job_id.to_vec();
+    out.extend_from_slice(&shard.to_be_bytes());
+    out
+}
+
+/// Decodes a `FragmentRequest` payload.
+pub fn parse_fragment_request(bytes: &[u8]) -> Result<(JobId, u32), TransportError> {
+    let mut r = Reader::new(bytes, "fragment request");
+    let job = r.array().map_err(|e| err("fragment request", e))?;
+    let shard = r.u32().map_err(|e| err("fragment request", e))?;
+    r.finish().map_err(|e| err("fragment request", e))?;
+    Ok((job, shard))
 }

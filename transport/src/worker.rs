@@ -4,10 +4,14 @@
 //! sans-IO [`SignedWorker`] on a blocking thread.
 
 use crate::error::TransportError;
+use crate::frame::send_bulk;
 use crate::frame::{Frame, FrameType, read_frame, write_frame};
 use crate::peer::{PeerSettings, Session, SessionError, open_session};
 use crate::tls::PeerRole;
-use crate::wire::{JobDirective, job_id_from_bytes, parse_assignment_frame};
+use crate::wire::{
+    FragmentDeposit, JobDirective, job_id_from_bytes, parse_assignment_frame,
+    parse_fragment_request,
+};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -15,6 +19,7 @@ use std::time::Instant;
 use tracing::Instrument;
 use tutti_protocol::assignment::ShardAssignment;
 use tutti_protocol::envelope::JobId;
+use tutti_protocol::fragments::SignedFragment;
 use tutti_protocol::keys::VerifyingKey;
 use tutti_protocol::worker::{ShardInputs, SignedWorker};
 
@@ -55,6 +60,7 @@ struct Held {
 pub struct WorkerNode {
     settings: PeerSettings,
     max_bulk: usize,
+    corrupt_fragments: bool,
     stats: Arc<Mutex<WorkerStats>>,
 }
 
@@ -68,8 +74,16 @@ impl WorkerNode {
         WorkerNode {
             settings,
             max_bulk,
+            corrupt_fragments: false,
             stats: Arc::default(),
         }
+    }
+
+    /// Adversarial testing only: hand out damaged fragments (still signed) when asked
+    /// for them. An honest worker never does this; the aggregator blames it.
+    pub fn corrupting_fragments(mut self) -> Self {
+        self.corrupt_fragments = true;
+        self
     }
 
     /// Its counters (shared; they change while it runs).
@@ -86,6 +100,7 @@ impl WorkerNode {
     async fn run_inner(&self, shutdown: impl Future<Output = ()>) -> Result<(), TransportError> {
         tokio::pin!(shutdown);
         let mut held: HashMap<JobId, Held> = HashMap::new();
+        let mut kept: HashMap<(JobId, u32), FragmentDeposit> = HashMap::new();
         loop {
             let report = held.iter().map(|(j, h)| (*j, h.shard as u32)).collect();
             let opened = tokio::select! {
@@ -98,7 +113,10 @@ impl WorkerNode {
                     if let Ok(mut s) = self.stats.lock() {
                         s.sessions += 1;
                     }
-                    match self.serve(session, &mut held, &mut shutdown).await {
+                    match self
+                        .serve(session, &mut held, &mut kept, &mut shutdown)
+                        .await
+                    {
                         Ok(End::Shutdown) => return Ok(()),
                         Err(e) => tracing::warn!("connection lost: {e}; reconnecting"),
                     }
@@ -132,6 +150,7 @@ impl WorkerNode {
         &self,
         session: Session,
         held: &mut HashMap<JobId, Held>,
+        kept: &mut HashMap<(JobId, u32), FragmentDeposit>,
         shutdown: &mut std::pin::Pin<&mut S>,
     ) -> Result<End, TransportError> {
         let Session {
@@ -145,6 +164,7 @@ impl WorkerNode {
             FrameType::Assign,
             FrameType::Directive,
             FrameType::JobOver,
+            FrameType::FragmentRequest,
             FrameType::Goodbye,
         ];
         loop {
@@ -166,7 +186,36 @@ impl WorkerNode {
                             let job = job_id_from_bytes(&frame.payload)?;
                             tracing::info!("job over");
                             held.remove(&job);
+                            kept.retain(|(j, _), _| *j != job);
                             pending.retain(|d| d.job_id != job);
+                        }
+                        FrameType::FragmentRequest => {
+                            let (job, shard) = parse_fragment_request(&frame.payload)?;
+                            if let Some(d) = kept.get(&(job, shard)) {
+                                let mut bytes = d.bytes.clone();
+                                if let (true, Some(b)) = (self.corrupt_fragments, bytes.first_mut()) {
+                                    *b ^= 0x5a;
+                                }
+                                let signed = SignedFragment::seal(
+                                    &self.settings.identity,
+                                    job,
+                                    shard,
+                                    d.index,
+                                    d.original_len,
+                                    d.commitment,
+                                    bytes,
+                                );
+                                tracing::info!(shard, index = d.index, "handing out a kept fragment");
+                                let frame = Frame::new(FrameType::FragmentReply, signed.to_bytes());
+                                let conn = conn.clone();
+                                tokio::spawn(async move {
+                                    if let Err(e) = send_bulk(&conn, &frame).await {
+                                        tracing::warn!("sending a fragment: {e}");
+                                    }
+                                });
+                            } else {
+                                tracing::warn!(shard, "asked for a fragment this worker does not keep");
+                            }
                         }
                         _ => {
                             return Err(TransportError::Connection(format!(
@@ -178,9 +227,16 @@ impl WorkerNode {
                 }
                 uni = conn.accept_uni() => {
                     let mut stream = uni.map_err(|e| TransportError::Connection(e.to_string()))?;
-                    let frame = read_frame(&mut stream, &[FrameType::Assignment], self.max_bulk)
+                    let frame = read_frame(&mut stream, &[FrameType::Assignment, FrameType::FragmentDeposit], self.max_bulk)
                         .await?
-                        .ok_or_else(|| TransportError::Frame("an empty assignment stream".into()))?;
+                        .ok_or_else(|| TransportError::Frame("an empty bulk stream".into()))?;
+                    if frame.kind == FrameType::FragmentDeposit {
+                        let d = FragmentDeposit::from_bytes(&frame.payload)?;
+                        self.count(&d.job_id, |c| c.inputs += frame.wire_len() as u64);
+                        tracing::debug!(shard = d.shard, index = d.index, "keeping a fragment");
+                        kept.insert((d.job_id, d.shard), d);
+                        continue;
+                    }
                     let len = frame.wire_len() as u64;
                     let t0 = Instant::now();
                     let decoded = tokio::task::spawn_blocking(move || decode_assignment(&frame.payload))

@@ -217,12 +217,20 @@ async fn read_loop(
                 };
                 let _ = ctx.inputs.send(input);
             }
-            uni = conn.accept_uni(), if role == PeerRole::Client => {
+            uni = conn.accept_uni() => {
                 let mut stream = uni.map_err(|e| TransportError::Connection(e.to_string()))?;
-                let frame = read_frame(&mut stream, &[FrameType::Submit], ctx.max_bulk)
+                let kind = match role {
+                    PeerRole::Client => FrameType::Submit,
+                    PeerRole::Worker => FrameType::FragmentReply,
+                };
+                let frame = read_frame(&mut stream, &[kind], ctx.max_bulk)
                     .await?
-                    .ok_or_else(|| TransportError::Frame("an empty submission stream".into()))?;
-                tokio::spawn(admit(frame.payload, id, conn_id, ctx.clone(), tx.clone()));
+                    .ok_or_else(|| TransportError::Frame(format!("an empty {kind:?} stream")))?;
+                if role == PeerRole::Client {
+                    tokio::spawn(admit(frame.payload, id, conn_id, ctx.clone(), tx.clone()));
+                } else {
+                    let _ = ctx.inputs.send(Input::Fragment { id, bytes: frame.payload });
+                }
             }
         }
     }

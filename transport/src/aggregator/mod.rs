@@ -52,6 +52,11 @@ pub struct AggregatorSettings {
     pub tuning: QuicTuning,
     /// Largest bulk frame accepted (a job submission).
     pub max_bulk: usize,
+    /// Reed–Solomon code each job's shard inputs over its workers (k data + m parity
+    /// fragments per shard, none held by the shard's own workers), so the aggregator
+    /// keeps no witness once round 1 is done and a takeover's inputs are rebuilt from
+    /// any k holders. `None`: the aggregator keeps the witness for the job's lifetime.
+    pub erasure: Option<tutti_crypto::erasure::ErasureParams>,
 }
 
 /// A bound aggregator, ready to run.

@@ -2,21 +2,24 @@
 //! from connection tasks and its own timer into calls on the sans-IO [`Coordinator`], and
 //! the coordinator's events into frames for workers and outcomes for clients.
 
+mod fragments;
+
 use super::AggregatorSettings;
 use super::prepare::{Catalog, Prepared};
 use crate::error::TransportError;
 use crate::frame::{Frame, FrameType};
+use crate::record::JobRecord;
 use crate::store::Store;
 use crate::tls::PeerRole;
 use crate::wire::{
-    JobDirective, JobOutcome, JobRecord, JobStats, Submission, WorkerTraffic, assignment_frame,
-    outcome_frame,
+    JobDirective, JobOutcome, JobStats, Submission, WorkerTraffic, assignment_frame, outcome_frame,
 };
 use rand::RngCore;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::WorkerId;
 use tutti_protocol::aggregator::coordinator::{Coordinator, CoordinatorEvent, JobSetup};
 use tutti_protocol::aggregator::journal::JournalEntry;
@@ -81,6 +84,13 @@ pub enum Input {
         /// The job.
         job: JobId,
     },
+    /// A worker sent back a fragment it keeps (signed `SignedFragment` bytes).
+    Fragment {
+        /// Who.
+        id: WorkerId,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// A client waits for a job's outcome.
     Await {
         /// Who.
@@ -117,7 +127,11 @@ struct Active {
     /// Which shard's assignment each worker holds, as far as the driver knows.
     has_state: HashMap<WorkerId, usize>,
     outbox: HashMap<WorkerId, Vec<Out>>,
+    /// Encoded assignments at hand (with erasure coding, only until round 1 closes or
+    /// while a takeover waits).
     assignments: HashMap<usize, Arc<Vec<u8>>>,
+    /// Shards whose inputs are being rebuilt from fragments.
+    rebuilds: HashMap<usize, fragments::Rebuild>,
     progress: (u32, u8),
     deadline: Instant,
     /// Disconnected job workers, and when they count as lost unless back.
@@ -136,6 +150,8 @@ pub struct Driver {
     replicas: usize,
     round_timeout: Duration,
     grace: Duration,
+    /// Erasure-code each job's shard inputs over its workers.
+    erasure: Option<ErasureParams>,
     /// After a restart workers first notice the old connection is dead (an idle
     /// timeout), then reconnect: they get longer.
     resume_grace: Duration,
@@ -165,6 +181,7 @@ impl Driver {
             replicas: settings.replicas.max(1),
             round_timeout: settings.round_timeout,
             grace: settings.reconnect_grace,
+            erasure: settings.erasure,
             resume_grace: settings
                 .reconnect_grace
                 .max(settings.tuning.idle_timeout * 2 + Duration::from_secs(1)),
@@ -298,6 +315,7 @@ impl Driver {
                 }
             }
             Input::Await { id, conn, job } => self.await_outcome(id, conn, job),
+            Input::Fragment { id, bytes } => self.fragment(id, bytes),
             Input::Submit {
                 id,
                 conn,
@@ -408,6 +426,8 @@ impl Driver {
             client,
             workers: Vec::new(),
             replicas: self.replicas as u8,
+            digests: Vec::new(),
+            coded: None,
         };
         if let Err(e) = self.store.put_job(&id, &record.to_bytes()) {
             tracing::error!("cannot record a job: {e}");
@@ -520,44 +540,69 @@ impl Driver {
             return;
         };
         record.workers = workers;
-        if let Err(e) = self
-            .store
-            .put_job(&id, &record.to_bytes())
-            .and_then(|_| self.activate(id, record, prepared, None))
-        {
+        if let Err(e) = self.activate(id, record, prepared, None) {
             tracing::error!(job = %hex(&id), "cannot start the job: {e}");
             self.finish_failed(id, format!("cannot start the job: {e}"));
         }
     }
 
+    /// Starts (or, with journal entries, resumes) a job. A fresh job's record is stored
+    /// with its workers, digests and, with erasure coding, its fragments' whereabouts;
+    /// its witness is then dropped.
     fn activate(
         &mut self,
         id: JobId,
-        record: JobRecord,
+        mut record: JobRecord,
         prepared: Arc<Prepared>,
         resume: Option<Vec<JournalEntry>>,
     ) -> Result<(), TransportError> {
         let secret = record.job_secret;
+        let m = record.submission.circuit.shape.shards;
+        if record.digests.is_empty() {
+            let s = &record.submission;
+            if s.witnesses.len() != m {
+                return Err(TransportError::Job(
+                    "the job record holds neither digests nor a witness".into(),
+                ));
+            }
+            record.digests = (0..m)
+                .map(|i| {
+                    ShardInputs {
+                        key: prepared.keys[i].clone(),
+                        witness: s.witnesses[i].clone(),
+                        public_inputs: s.public_inputs.clone(),
+                        shard_key: shard_key(&secret, i),
+                    }
+                    .digest()
+                })
+                .collect();
+        }
+        let mut assignments = HashMap::new();
+        let mut deposits = Vec::new();
+        if let (None, Some(params)) = (&resume, self.erasure) {
+            // Encode every first assignment now, deal the fragments, forget the witness.
+            for shard in 0..m {
+                assignments.insert(
+                    shard,
+                    Arc::new(encode_assignment(id, &record, &prepared, shard)?),
+                );
+            }
+            let (coded, frames) = fragments::deal(params, id, &record)?;
+            record.coded = Some(coded);
+            record.submission.witnesses.clear();
+            deposits = frames;
+        }
+        if resume.is_none() {
+            self.store.put_job(&id, &record.to_bytes())?;
+        }
         let s = &record.submission;
-        let m = s.circuit.shape.shards;
-        let digests = (0..m)
-            .map(|i| {
-                ShardInputs {
-                    key: prepared.keys[i].clone(),
-                    witness: s.witnesses[i].clone(),
-                    public_inputs: s.public_inputs.clone(),
-                    shard_key: shard_key(&secret, i),
-                }
-                .digest()
-            })
-            .collect();
         let setup = JobSetup {
             key: prepared.aggregator.clone(),
             public_inputs: s.public_inputs.clone(),
             job_key: aggregator_job_key(&secret),
             job_id: id,
             workers: record.workers.clone(),
-            shard_inputs: digests,
+            shard_inputs: record.digests.clone(),
             replicas: record.replicas.max(1) as usize,
         };
         let journal = Box::new(self.store.journal(&id)?);
@@ -611,7 +656,8 @@ impl Driver {
             coord,
             has_state: HashMap::new(),
             outbox: HashMap::new(),
-            assignments: HashMap::new(),
+            assignments,
+            rebuilds: HashMap::new(),
             progress,
             deadline: now + self.round_timeout,
             lost_by: HashMap::new(),
@@ -620,7 +666,21 @@ impl Driver {
             traffic,
             resume_round,
         });
+        for (worker, frame) in deposits {
+            if let Some(t) = self
+                .active
+                .as_mut()
+                .and_then(|a| a.traffic.get_mut(&worker))
+            {
+                t.inputs += frame.wire_len() as u64;
+            }
+            self.route(worker, Out::Bulk(frame));
+        }
         self.pump();
+        if let Some(a) = self.active.as_mut().filter(|a| a.record.coded.is_some()) {
+            // The first holders have their assignments: keep no witness around.
+            a.assignments.clear();
+        }
         Ok(())
     }
 
@@ -718,30 +778,22 @@ impl Driver {
         if a.has_state.get(&worker) != Some(&shard) {
             let bytes = match a.assignments.get(&shard) {
                 Some(b) => b.clone(),
-                None => {
-                    let s = &a.record.submission;
-                    let secrets = ShardSecrets {
-                        witness: s.witnesses[shard].clone(),
-                        shard_key: shard_key(&a.record.job_secret, shard),
-                    };
-                    let asg = ShardAssignment::new(
-                        a.id,
-                        &a.prepared.keys[shard],
-                        s.public_inputs.clone(),
-                        secrets,
-                    );
-                    match asg.to_bytes() {
-                        Ok(b) => {
-                            let b = Arc::new(b);
-                            a.assignments.insert(shard, b.clone());
-                            b
-                        }
-                        Err(e) => {
-                            tracing::error!(shard, "cannot encode the assignment: {e}");
-                            return;
-                        }
-                    }
+                None if a.record.submission.witnesses.is_empty() => {
+                    // Coded away: rebuild from the fragment holders first.
+                    self.request_rebuild(worker, shard, directive);
+                    return;
                 }
+                None => match encode_assignment(a.id, &a.record, &a.prepared, shard) {
+                    Ok(b) => {
+                        let b = Arc::new(b);
+                        a.assignments.insert(shard, b.clone());
+                        b
+                    }
+                    Err(e) => {
+                        tracing::error!(shard, "cannot encode the assignment: {e}");
+                        return;
+                    }
+                },
             };
             let payload = assignment_frame(&a.prepared.vk_bytes, &bytes);
             if let Some(t) = a.traffic.get_mut(&worker) {
@@ -913,6 +965,36 @@ impl Driver {
         }
         self.try_start(Instant::now());
     }
+}
+
+/// Encodes shard `shard`'s assignment from a record that still holds the witness.
+fn encode_assignment(
+    id: JobId,
+    record: &JobRecord,
+    prepared: &Prepared,
+    shard: usize,
+) -> Result<Vec<u8>, TransportError> {
+    let s = &record.submission;
+    let witness = s
+        .witnesses
+        .get(shard)
+        .ok_or_else(|| TransportError::Job(format!("no witness for shard {shard}")))?;
+    let secrets = ShardSecrets {
+        witness: witness.clone(),
+        shard_key: shard_key(&record.job_secret, shard),
+    };
+    assignment_bytes(id, prepared, shard, s.public_inputs.clone(), secrets)
+}
+
+/// Encodes shard `shard`'s assignment from its secrets.
+fn assignment_bytes(
+    id: JobId,
+    prepared: &Prepared,
+    shard: usize,
+    public_inputs: Vec<tutti_protocol::Fr>,
+    secrets: ShardSecrets,
+) -> Result<Vec<u8>, TransportError> {
+    Ok(ShardAssignment::new(id, &prepared.keys[shard], public_inputs, secrets).to_bytes()?)
 }
 
 /// Lowercase hex of a job id's first 8 bytes (for logs).
