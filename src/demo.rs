@@ -74,7 +74,7 @@ pub fn run(
     pb.enable_steady_tick(Duration::from_millis(120));
     pb.set_message("generating a development SRS");
     let srs = InMemorySrs::insecure_from_seed(workers, shard_gates, b"tutti-demo")?;
-    let (sub, detail) = submission(circuit_ref(CircuitKind::Rollup, shape, 1))?;
+    let (sub, detail, gates) = submission(circuit_ref(CircuitKind::Rollup, shape, 1))?;
     let dir = tempfile::tempdir().context("a temporary directory for the journal")?;
     let creds = AggregatorCredentials::generate()?;
     let identities: Vec<WorkerIdentity> =
@@ -165,7 +165,7 @@ pub fn run(
         circuit: "rollup",
         shards: workers,
         shard_gates,
-        gates: workers * shape.usable_rows(),
+        gates,
         proof_bytes: r.proof.to_bytes().len(),
         prove_ms: r.stats.wall_nanos as f64 / 1e6,
         worker_ms_max: lines.iter().map(|l| l.prove_ms).fold(0.0, f64::max),
@@ -225,7 +225,13 @@ pub fn run(
         "  slowest worker       {:.1} ms proving",
         summary.worker_ms_max
     );
-    println!("  aggregator           {:.1} ms", summary.aggregator_ms);
+    println!(
+        "  aggregator           {:.1} ms (sharing {} cores with every worker here)",
+        summary.aggregator_ms,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     println!(
         "  end to end           {:.1} ms (submission to verified proof)",
         wall.as_secs_f64() * 1e3

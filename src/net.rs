@@ -194,8 +194,9 @@ pub fn circuit_ref(kind: CircuitKind, shape: Shape, seed: u64) -> CircuitRef {
     }
 }
 
-/// Builds a circuit's witness and cuts it into shards.
-pub fn submission(circuit: CircuitRef) -> Result<(Submission, String)> {
+/// Builds a circuit's witness and cuts it into shards; also its description and gate
+/// count.
+pub fn submission(circuit: CircuitRef) -> Result<(Submission, String, usize)> {
     let (c, w, detail) = circuit.build()?;
     let sharded = ShardedCircuit::new(&c, circuit.shape)?;
     Ok((
@@ -205,6 +206,7 @@ pub fn submission(circuit: CircuitRef) -> Result<(Submission, String)> {
             witnesses: sharded.shard_witnesses(&w),
         },
         detail,
+        c.gates.len(),
     ))
 }
 
@@ -270,7 +272,7 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
         tuning: QuicTuning::default(),
         retry: Duration::from_millis(500),
     };
-    let (sub, detail) = submission(circuit_ref(a.circuit, shape, a.seed))?;
+    let (sub, detail, _) = submission(circuit_ref(a.circuit, shape, a.seed))?;
     tracing::info!("{detail}");
     let pb = ProgressBar::new_spinner();
     pb.set_style(

@@ -63,7 +63,7 @@ fn ids(r: &mut Reader<'_>, n: usize) -> Result<Vec<[u8; 32]>, TransportError> {
 
 impl JobRecord {
     /// version u8 = 1, secret 32, client 32, replicas u8, workers (count u32 + ids),
-    /// digests (count u32 + 32 bytes each), coded flag u8 (then k u8, m u8, shards count
+    /// digests (count u32 + 32 bytes each), coded flag u8 (then k u16, m u16, shards count
     /// u32, each: length u64, digests count u16 + 32 bytes each, holders count u16 +
     /// ids), witness flag u8, then the submission (without the witness part when the flag
     /// is 0).
@@ -84,8 +84,8 @@ impl JobRecord {
             None => out.push(0),
             Some(c) => {
                 out.push(1);
-                out.push(c.params.data as u8);
-                out.push(c.params.parity as u8);
+                out.extend_from_slice(&(c.params.data as u16).to_be_bytes());
+                out.extend_from_slice(&(c.params.parity as u16).to_be_bytes());
                 out.extend_from_slice(&(c.shards.len() as u32).to_be_bytes());
                 for s in &c.shards {
                     out.extend_from_slice(&s.len.to_be_bytes());
@@ -124,7 +124,7 @@ impl JobRecord {
             0 => None,
             1 => {
                 let params =
-                    ErasureParams::new(r.u8().map_err(e)? as usize, r.u8().map_err(e)? as usize)
+                    ErasureParams::new(r.u16().map_err(e)? as usize, r.u16().map_err(e)? as usize)
                         .map_err(|x| err(W, x))?;
                 let count = r.u32().map_err(e)? as usize;
                 if count > MAX_LIST || count > r.remaining() / 12 {

@@ -10,6 +10,9 @@ use tutti_protocol::circuits::CircuitRef;
 use tutti_protocol::keys::{AggregatorKey, Preprocessed, ShardProvingKey, preprocess};
 use tutti_protocol::layout::ShardedCircuit;
 
+/// Most preprocessed circuits kept at once.
+pub const CACHED_CIRCUITS: usize = 8;
+
 /// A preprocessed circuit.
 pub struct Prepared {
     /// The sharded circuit (to check witnesses against).
@@ -64,6 +67,11 @@ impl Catalog {
             keys: proving_keys.into_iter().map(Arc::new).collect(),
         });
         if let Ok(mut c) = self.cache.lock() {
+            // A bounded cache: a client cannot make the aggregator keep every circuit
+            // it ever asked for.
+            if c.len() >= CACHED_CIRCUITS {
+                c.clear();
+            }
             c.insert(*circuit, prepared.clone());
         }
         Ok(prepared)
