@@ -100,6 +100,7 @@ pub fn keygen_aggregator(cert: &Path, key: &Path, force: bool) -> Result<()> {
 pub fn aggregator(config: &Path) -> Result<()> {
     let c = AggregatorConfig::load(config)?;
     let credentials = AggregatorCredentials::load(&c.certificate, &c.key)?;
+    let fingerprint = credentials.fingerprint();
     let srs = SrsFile::open(&c.srs).with_context(|| {
         format!(
             "opening the SRS {} (make one with `tutti setup`)",
@@ -131,7 +132,7 @@ pub fn aggregator(config: &Path) -> Result<()> {
         let node = AggregatorNode::bind(settings)?;
         tracing::info!(
             addr = %node.local_addr()?,
-            fingerprint = %c.certificate.display(),
+            %fingerprint,
             workers = c.workers.len(),
             "aggregator listening"
         );

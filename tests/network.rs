@@ -317,3 +317,92 @@ fn a_killed_aggregator_resumes_the_job_from_its_journal() {
     assert_eq!(j["resent_after_restart"], 0, "{j}");
     drop(workers);
 }
+
+/// Runs `tutti` expecting failure; returns stderr.
+fn run_fails(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("run tutti");
+    assert!(!out.status.success(), "tutti {args:?} should have failed");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "tutti {args:?} panicked: {err}");
+    err
+}
+
+#[test]
+fn misconfigurations_are_refused_with_a_readable_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = Cluster::new(dir.path(), 2, 16, 1, 0);
+    let agg = dir.path().join("aggregator.toml");
+    let good = std::fs::read_to_string(&agg).expect("read");
+    let worker = c.worker_configs[0].clone();
+    let good_worker = std::fs::read_to_string(&worker).expect("read");
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        (
+            "unknown setting",
+            format!("{good}colour = \"blue\"\n"),
+            &["colour"],
+        ),
+        (
+            "bad worker id",
+            good.replace("workers = [\"", "workers = [\"zz"),
+            &["workers[0]", "64 hex digits", "tutti keygen"],
+        ),
+        (
+            "missing certificate",
+            good.replace("agg.cert.pem", "nowhere.pem"),
+            &["nowhere.pem"],
+        ),
+        (
+            "missing SRS",
+            good.replace("srs.bin", "missing-srs.bin"),
+            &["missing-srs.bin", "tutti setup"],
+        ),
+        (
+            "bad erasure code",
+            format!("{good}erasure = \"two\"\n"),
+            &["erasure", "k+m"],
+        ),
+        ("not TOML", "listen = [".to_string(), &["aggregator.toml"]),
+    ];
+    for (what, text, needles) in cases {
+        std::fs::write(&agg, text).expect("write");
+        let err = run_fails(&["aggregator", "--config", &agg.to_string_lossy()]);
+        for n in needles {
+            assert!(err.contains(n), "{what}: {n:?} not in {err}");
+        }
+    }
+    let missing = dir.path().join("absent.toml");
+    let err = run_fails(&["aggregator", "--config", &missing.to_string_lossy()]);
+    assert!(
+        err.contains("absent.toml") && err.contains("--config"),
+        "{err}"
+    );
+
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        (
+            "bad fingerprint",
+            good_worker.replace(&c.fingerprint, "abc"),
+            &["aggregator_fingerprint", "keygen aggregator"],
+        ),
+        (
+            "missing identity",
+            good_worker.replace("worker0.key", "gone.key"),
+            &["gone.key", "tutti keygen"],
+        ),
+        (
+            "bad address",
+            good_worker.replace(&c.addr, "not-an-address"),
+            &["aggregator"],
+        ),
+    ];
+    for (what, text, needles) in cases {
+        std::fs::write(&worker, text).expect("write");
+        let err = run_fails(&["worker", "--config", &worker.to_string_lossy()]);
+        for n in needles {
+            assert!(err.contains(n), "{what}: {n:?} not in {err}");
+        }
+    }
+    // Keys are never overwritten silently.
+    let key = dir.path().join("client.key");
+    let err = run_fails(&["keygen", "identity", "--out", &key.to_string_lossy()]);
+    assert!(err.contains("--force"), "{err}");
+}

@@ -15,8 +15,8 @@ use tutti_crypto::erasure::{FragmentDigest, fragment_digest};
 use tutti_crypto::identity::{SIGNATURE_BYTES, WorkerId, WorkerIdentity, verify_signature};
 use tutti_crypto::transcript::keccak256;
 
-/// Largest fragment accepted in a signed fragment (16 MiB).
-pub const MAX_FRAGMENT: usize = 1 << 24;
+/// Largest fragment accepted in a signed fragment (1 GiB).
+pub const MAX_FRAGMENT: usize = 1 << 30;
 
 /// The commitment to one shard's fragments: their digests and the coded length.
 pub fn fragment_commitment(digests: &[FragmentDigest], original_len: u64) -> [u8; 32] {

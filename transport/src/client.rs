@@ -3,7 +3,7 @@
 //! id if the aggregator restarts meanwhile.
 
 use crate::error::TransportError;
-use crate::frame::{Frame, FrameType, read_frame, send_bulk, write_frame};
+use crate::frame::{DEFAULT_MAX_BULK, Frame, FrameType, read_frame, send_bulk, write_frame};
 use crate::peer::{PeerSettings, SessionError, open_session};
 use crate::tls::PeerRole;
 use crate::wire::{JobOutcome, Submission, job_id_from_bytes, parse_outcome_frame};
@@ -65,7 +65,7 @@ pub async fn submit_job(
                 let frame = read_frame(
                     &mut session.recv,
                     &[FrameType::Accepted, FrameType::Outcome, FrameType::Goodbye],
-                    0,
+                    DEFAULT_MAX_BULK,
                 )
                 .await?
                 .ok_or_else(|| {
@@ -79,7 +79,9 @@ pub async fn submit_job(
                     }
                     FrameType::Outcome => {
                         let (id, outcome) = parse_outcome_frame(&frame.payload)?;
-                        if job.is_none() || job == Some(id) {
+                        // Before acceptance only a refusal (all-zero id) is ours; after,
+                        // only our job's outcome (other jobs of this client may finish).
+                        if job.unwrap_or([0u8; 32]) == id {
                             return Ok::<_, TransportError>((id, outcome));
                         }
                     }

@@ -146,6 +146,14 @@ fn max_mib() -> usize {
     1024
 }
 
+/// The message of an error without its category prefix.
+fn reason(e: TransportError) -> String {
+    match e {
+        TransportError::Auth(m) | TransportError::Tls(m) | TransportError::Frame(m) => m,
+        other => other.to_string(),
+    }
+}
+
 fn config_error(path: &Path, reason: impl Into<String>) -> TransportError {
     TransportError::Config {
         path: path.display().to_string(),
@@ -175,12 +183,8 @@ fn ids(path: &Path, what: &str, list: &[String]) -> Result<Vec<WorkerId>, Transp
     list.iter()
         .enumerate()
         .map(|(i, s)| {
-            parse_worker_id(s).map_err(|e| {
-                config_error(
-                    path,
-                    format!("{what}[{i}]: {e} (ids are printed by `tutti keygen identity`)"),
-                )
-            })
+            parse_worker_id(s)
+                .map_err(|e| config_error(path, format!("{what}[{i}]: {}", reason(e))))
         })
         .collect()
 }
@@ -252,7 +256,10 @@ impl WorkerConfig {
         self.aggregator_fingerprint.parse().map_err(|e| {
             config_error(
                 path,
-                format!("aggregator_fingerprint: {e} (printed by `tutti keygen aggregator`)"),
+                format!(
+                    "aggregator_fingerprint: {} (`tutti keygen aggregator` prints it)",
+                    reason(e)
+                ),
             )
         })
     }

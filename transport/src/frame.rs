@@ -8,8 +8,8 @@
 //! checks version, type and length from the 6-byte header before it reads the payload,
 //! and grows its buffer only as bytes arrive, so a peer that announces a large frame and
 //! sends little costs little memory. Control frames travel on one bidirectional stream per
-//! connection; bulk frames (a job submission, a shard assignment) each on a
-//! unidirectional stream of their own. See `spec/transport.md`.
+//! connection; bulk frames (a job submission, a shard assignment, a fragment dealt or
+//! sent back) each on a unidirectional stream of their own. See `spec/transport.md`.
 
 use crate::error::TransportError;
 
@@ -105,7 +105,8 @@ impl FrameType {
             JobOver | Lost | Accepted | Await => 32,
             FragmentRequest => 36,
             Envelope => 8 * 1024,
-            Outcome => 64 << 20,
+            // Certificates ride along (a corrupt-fragment one carries the fragment).
+            Outcome => max_bulk.max(64 << 20),
             Submit | Assignment | FragmentDeposit | FragmentReply => max_bulk,
         }
     }

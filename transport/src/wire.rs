@@ -7,9 +7,11 @@ use crate::error::TransportError;
 use crate::tls::PeerRole;
 use tutti_crypto::Fr;
 use tutti_crypto::encoding::{Reader, SCALAR_BYTES, put_scalar};
+use tutti_crypto::erasure::{FragmentDigest, fragment_digest};
 use tutti_crypto::identity::WorkerId;
 use tutti_protocol::circuits::CircuitRef;
 use tutti_protocol::envelope::JobId;
+use tutti_protocol::fragments::fragment_commitment;
 use tutti_protocol::layout::ShardWitness;
 use tutti_protocol::worker::Directive;
 
@@ -446,7 +448,10 @@ pub fn parse_assignment_frame(bytes: &[u8]) -> Result<(&[u8], &[u8]), TransportE
 }
 
 /// A fragment of a shard's coded inputs, handed to its holder: `FragmentDeposit` payload
-/// job 32, shard u32, index u16, original length u64, commitment 32, then the bytes.
+/// job 32, shard u32, index u16, original length u64, digest count u16 and the 32-byte
+/// digests of every fragment, then the bytes. The holder checks that the bytes match their
+/// digest before it keeps them, and signs what it hands out over the commitment to the
+/// digests: so no valid corrupt-fragment certificate can exist against it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FragmentDeposit {
     /// The job.
@@ -457,8 +462,8 @@ pub struct FragmentDeposit {
     pub index: u16,
     /// Length of the coded encoding.
     pub original_len: u64,
-    /// The commitment to every fragment digest and the length.
-    pub commitment: [u8; 32],
+    /// The digest of every fragment of the shard, by index.
+    pub digests: Vec<FragmentDigest>,
     /// The fragment.
     pub bytes: Vec<u8>,
 }
@@ -471,9 +476,25 @@ impl FragmentDeposit {
         out.extend_from_slice(&self.shard.to_be_bytes());
         out.extend_from_slice(&self.index.to_be_bytes());
         out.extend_from_slice(&self.original_len.to_be_bytes());
-        out.extend_from_slice(&self.commitment);
+        out.extend_from_slice(&(self.digests.len() as u16).to_be_bytes());
+        self.digests.iter().for_each(|d| out.extend_from_slice(d));
         out.extend_from_slice(&self.bytes);
         out
+    }
+
+    /// The commitment the holder signs over.
+    pub fn commitment(&self) -> [u8; 32] {
+        fragment_commitment(&self.digests, self.original_len)
+    }
+
+    /// True when the bytes match their digest (the holder's check on receipt).
+    pub fn consistent(&self) -> bool {
+        self.digests.get(self.index as usize)
+            == Some(&fragment_digest(
+                self.index,
+                self.original_len as usize,
+                &self.bytes,
+            ))
     }
 
     /// Decodes the payload.
@@ -484,14 +505,17 @@ impl FragmentDeposit {
         let shard = r.u32().map_err(|e| err(W, e))?;
         let index = r.u16().map_err(|e| err(W, e))?;
         let original_len = r.u64().map_err(|e| err(W, e))?;
-        let commitment = r.array().map_err(|e| err(W, e))?;
+        let n = r.u16().map_err(|e| err(W, e))? as usize;
+        let digests = (0..n)
+            .map(|_| r.array().map_err(|e| err(W, e)))
+            .collect::<Result<_, _>>()?;
         let bytes = r.take(r.remaining()).map_err(|e| err(W, e))?.to_vec();
         Ok(FragmentDeposit {
             job_id,
             shard,
             index,
             original_len,
-            commitment,
+            digests,
             bytes,
         })
     }

@@ -21,7 +21,7 @@ use tutti_protocol::assignment::ShardAssignment;
 use tutti_protocol::envelope::JobId;
 use tutti_protocol::fragments::SignedFragment;
 use tutti_protocol::keys::VerifyingKey;
-use tutti_protocol::worker::{ShardInputs, SignedWorker};
+use tutti_protocol::worker::{Directive, ShardInputs, SignedWorker};
 
 /// What one worker did for one job.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -202,7 +202,7 @@ impl WorkerNode {
                                     shard,
                                     d.index,
                                     d.original_len,
-                                    d.commitment,
+                                    d.commitment(),
                                     bytes,
                                 );
                                 tracing::info!(shard, index = d.index, "handing out a kept fragment");
@@ -233,6 +233,13 @@ impl WorkerNode {
                     if frame.kind == FrameType::FragmentDeposit {
                         let d = FragmentDeposit::from_bytes(&frame.payload)?;
                         self.count(&d.job_id, |c| c.inputs += frame.wire_len() as u64);
+                        if !d.consistent() {
+                            // Keeping (and later signing) it would let whoever dealt it
+                            // blame this worker for a corrupted fragment.
+                            tracing::warn!(shard = d.shard, index = d.index, "refused a fragment that does not match its digest");
+                            continue;
+                        }
+                        forget_other_jobs(d.job_id, held, kept, &mut pending);
                         tracing::debug!(shard = d.shard, index = d.index, "keeping a fragment");
                         kept.insert((d.job_id, d.shard), d);
                         continue;
@@ -253,6 +260,7 @@ impl WorkerNode {
                                 h.shard == shard && h.inputs.digest() == inputs.digest()
                             });
                             if !same {
+                                forget_other_jobs(job, held, kept, &mut pending);
                                 held.insert(job, Held { shard, vk, inputs, worker: None });
                             }
                         }
@@ -310,7 +318,14 @@ impl WorkerNode {
             };
             let directive = jd.directive;
             let t0 = Instant::now();
+            let span = tracing::info_span!(
+                "job",
+                id = %crate::aggregator::hex(&job),
+                shard = h.shard,
+                round = directive_round(&directive)
+            );
             let (worker, envelopes) = tokio::task::spawn_blocking(move || {
+                let _enter = span.enter();
                 let out = worker.handle(&directive);
                 (worker, out)
             })
@@ -320,7 +335,12 @@ impl WorkerNode {
             h.worker = Some(worker);
             let mut sent = 0u64;
             for env in envelopes {
-                tracing::debug!(round = env.round, "sending");
+                tracing::info!(
+                    shard = env.shard,
+                    round = env.round,
+                    ms = nanos as f64 / 1e6,
+                    "round done, message sent"
+                );
                 sent += write_frame(send, &Frame::new(FrameType::Envelope, env.wire_bytes()))
                     .await? as u64;
             }
@@ -330,6 +350,27 @@ impl WorkerNode {
             });
         }
         Ok(())
+    }
+}
+
+/// The aggregator runs one job at a time: data of a new job means the others are over
+/// (their JobOver may have been missed while disconnected), so their state goes.
+fn forget_other_jobs(
+    job: JobId,
+    held: &mut HashMap<JobId, Held>,
+    kept: &mut HashMap<(JobId, u32), FragmentDeposit>,
+    pending: &mut Vec<JobDirective>,
+) {
+    held.retain(|j, _| *j == job);
+    kept.retain(|(j, _), _| *j == job);
+    pending.retain(|d| d.job_id == job);
+}
+
+/// The first round a directive asks for.
+fn directive_round(d: &Directive) -> u8 {
+    match d {
+        Directive::Next { message, .. } => message.answers_round() + 1,
+        Directive::Resume { send_from, .. } => *send_from,
     }
 }
 

@@ -15,8 +15,8 @@ use tutti_transport::frame::{FRAME_VERSION, Frame, FrameType, HEADER_BYTES, chec
 use tutti_transport::record::{CodedInputs, CodedShard, JobRecord};
 use tutti_transport::tls::PeerRole;
 use tutti_transport::wire::{
-    Hello, JobDirective, JobOutcome, JobStats, Submission, WorkerTraffic, job_id_from_bytes,
-    parse_outcome_frame,
+    FragmentDeposit, Hello, JobDirective, JobOutcome, JobStats, Submission, WorkerTraffic,
+    job_id_from_bytes, parse_outcome_frame,
 };
 
 const SHARDS: usize = 4;
@@ -504,5 +504,49 @@ fn job_record_round_trips_with_256_data_fragments() {
         let decoded = JobRecord::from_bytes(&record.to_bytes())
             .unwrap_or_else(|e| panic!("k = {k}, m = {m}: {e}"));
         assert_eq!(decoded, record, "k = {k}, m = {m}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A dealt fragment round-trips, is consistent with its digests as coded, and any
+    /// changed byte makes it inconsistent: a holder refuses to keep (and so ever sign) a
+    /// fragment an aggregator could later call corrupted.
+    #[test]
+    fn fragment_deposits_are_checked_on_receipt(
+        seed in any::<u64>(),
+        index in 0usize..3,
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        use tutti_protocol::inputs::{ShardSecrets, code_shard};
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_be_bytes());
+        let values = derive_scalars(&key, b"deposit", 3 * 16);
+        let secrets = ShardSecrets {
+            witness: ShardWitness {
+                wires: [values[..16].to_vec(), values[16..32].to_vec(), values[32..].to_vec()],
+            },
+            shard_key: [7; 32],
+        };
+        let params = ErasureParams::new(2, 1).expect("params");
+        let (fragments, digests, len) = code_shard(&secrets, params).expect("code");
+        let f = &fragments[index];
+        let deposit = FragmentDeposit {
+            job_id: [1; 32],
+            shard: 0,
+            index: f.index,
+            original_len: len as u64,
+            digests,
+            bytes: f.bytes.clone(),
+        };
+        let decoded = FragmentDeposit::from_bytes(&deposit.to_bytes()).expect("decode");
+        prop_assert_eq!(&decoded, &deposit);
+        prop_assert!(deposit.consistent());
+        let mut tampered = deposit.clone();
+        let i = at.index(tampered.bytes.len());
+        tampered.bytes[i] ^= flip;
+        prop_assert!(!tampered.consistent());
     }
 }

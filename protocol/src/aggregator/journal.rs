@@ -5,8 +5,10 @@
 //! memory (the on-disk store belongs to the network runtime).
 
 use crate::error::ProtocolError;
+use crate::fragments::SignedFragment;
 use std::sync::{Arc, Mutex};
 use tutti_crypto::encoding::Reader;
+use tutti_crypto::erasure::FragmentDigest;
 use tutti_crypto::identity::WorkerId;
 
 /// One input the coordinator acted on.
@@ -31,11 +33,20 @@ pub enum JournalEntry {
         /// The worker.
         worker: WorkerId,
     },
+    /// A signed fragment that contradicts its shard's fragment digests (it blamed its
+    /// holder).
+    FragmentEvidence {
+        /// The fragment as its holder signed it.
+        fragment: SignedFragment,
+        /// The shard's fragment digests.
+        digests: Vec<FragmentDigest>,
+    },
 }
 
 impl JournalEntry {
     /// Encoding: tag 1 (message): worker 32 bytes, length u32 BE, bytes; tag 2 (timeout):
-    /// shard u32 BE, round u8; tag 3 (lost): worker 32 bytes.
+    /// shard u32 BE, round u8; tag 3 (lost): worker 32 bytes; tag 4 (fragment evidence):
+    /// the signed fragment's encoding, digest count u16 BE, 32-byte digests.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             JournalEntry::Message { from, wire } => {
@@ -54,6 +65,13 @@ impl JournalEntry {
             JournalEntry::WorkerLost { worker } => {
                 let mut out = vec![3];
                 out.extend_from_slice(&worker.0);
+                out
+            }
+            JournalEntry::FragmentEvidence { fragment, digests } => {
+                let mut out = vec![4];
+                out.extend_from_slice(&fragment.to_bytes());
+                out.extend_from_slice(&(digests.len() as u16).to_be_bytes());
+                digests.iter().for_each(|d| out.extend_from_slice(d));
                 out
             }
         }
@@ -83,6 +101,12 @@ impl JournalEntry {
             3 => JournalEntry::WorkerLost {
                 worker: WorkerId(r.array()?),
             },
+            4 => {
+                let fragment = SignedFragment::read(&mut r)?;
+                let n = r.u16()? as usize;
+                let digests = (0..n).map(|_| r.array()).collect::<Result<_, _>>()?;
+                JournalEntry::FragmentEvidence { fragment, digests }
+            }
             t => {
                 return Err(ProtocolError::Mismatch(format!(
                     "unknown journal entry tag {t}"
@@ -135,5 +159,40 @@ impl Journal for MemoryJournal {
             .map_err(|_| ProtocolError::Mismatch("journal lock poisoned".into()))?
             .push(entry.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tutti_crypto::identity::WorkerIdentity;
+
+    #[test]
+    fn every_entry_round_trips_and_truncations_are_refused() {
+        let holder = WorkerIdentity::from_seed(&[4; 32]);
+        let entries = vec![
+            JournalEntry::Message {
+                from: holder.id(),
+                wire: vec![1, 2, 3],
+            },
+            JournalEntry::Timeout { shard: 7, round: 3 },
+            JournalEntry::WorkerLost {
+                worker: holder.id(),
+            },
+            JournalEntry::FragmentEvidence {
+                fragment: SignedFragment::seal(&holder, [9; 32], 2, 1, 100, [5; 32], vec![8; 40]),
+                digests: vec![[1; 32], [2; 32], [3; 32]],
+            },
+        ];
+        for e in entries {
+            let bytes = e.to_bytes();
+            assert_eq!(JournalEntry::from_bytes(&bytes).unwrap(), e);
+            for cut in 0..bytes.len() {
+                assert!(
+                    JournalEntry::from_bytes(&bytes[..cut]).is_err(),
+                    "{e:?} cut at {cut}"
+                );
+            }
+        }
     }
 }

@@ -44,18 +44,20 @@ pub struct AggregatorSettings {
     pub replicas: usize,
     /// How long a round may stay open before its missing shards are reassigned.
     pub round_timeout: Duration,
-    /// How long a disconnected worker has to come back before its shard moves.
+    /// How long a disconnected worker (holder or spare) has to come back before it is
+    /// reported lost (and its shard moves).
     pub reconnect_grace: Duration,
     /// Once enough workers for the shards are connected, how long to wait for spares.
     pub spare_wait: Duration,
     /// QUIC timeouts.
     pub tuning: QuicTuning,
-    /// Largest bulk frame accepted (a job submission).
+    /// Largest bulk frame accepted (a job submission, a fragment sent back).
     pub max_bulk: usize,
     /// Reed–Solomon code each job's shard inputs over its workers (k data + m parity
     /// fragments per shard, none held by the shard's own workers), so the aggregator
-    /// keeps no witness once round 1 is done and a takeover's inputs are rebuilt from
-    /// any k holders. `None`: the aggregator keeps the witness for the job's lifetime.
+    /// keeps no witness once the first holders have their assignments and a takeover's
+    /// inputs are rebuilt from any k holders. `None`: the aggregator keeps the witness
+    /// for the job's lifetime.
     pub erasure: Option<tutti_crypto::erasure::ErasureParams>,
 }
 

@@ -271,6 +271,9 @@ impl Coordinator {
                 }
                 JournalEntry::Timeout { shard, round } => c.handle_timeout(*shard as usize, *round),
                 JournalEntry::WorkerLost { worker } => c.handle_worker_lost(*worker),
+                JournalEntry::FragmentEvidence { fragment, digests } => {
+                    c.handle_fragment_evidence(fragment.clone(), digests.clone());
+                }
             }
         }
         // What replay emitted was already acted on before the restart, except the final
@@ -374,6 +377,14 @@ impl Coordinator {
             .iter()
             .map(|s| s.holders.first().copied().unwrap_or(WorkerId([0; 32])))
             .collect()
+    }
+
+    /// Every worker proving `shard` now.
+    pub fn shard_holders(&self, shard: usize) -> Vec<WorkerId> {
+        self.slots
+            .get(shard)
+            .map(|s| s.holders.clone())
+            .unwrap_or_default()
     }
 
     /// True when `worker` proves a shard now (any replica).

@@ -85,11 +85,19 @@ impl Coordinator {
         let cert = BlameCertificate {
             public_inputs: Vec::new(),
             shard_inputs: [0u8; 32],
-            offence: Offence::CorruptFragment { fragment, digests },
+            offence: Offence::CorruptFragment {
+                fragment: fragment.clone(),
+                digests: digests.clone(),
+            },
         };
         if cert.verify(&self.key.vk).is_err() {
             return MessageOutcome::Ignored(IgnoreReason::BadSignature);
         }
+        if self.retired.contains(&fragment.holder) {
+            // Already blamed (or retired): one certificate is enough.
+            return MessageOutcome::Duplicate;
+        }
+        self.record(JournalEntry::FragmentEvidence { fragment, digests });
         let holder = cert.worker();
         tracing::warn!(holder = %holder, shard = cert.shard(), "corrupted fragment: holder blamed");
         self.events

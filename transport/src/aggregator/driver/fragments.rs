@@ -18,7 +18,7 @@ use tutti_crypto::encoding::Reader;
 use tutti_crypto::erasure::{ErasureParams, Fragment};
 use tutti_crypto::identity::WorkerId;
 use tutti_protocol::envelope::JobId;
-use tutti_protocol::fragments::{SignedFragment, fragment_commitment};
+use tutti_protocol::fragments::SignedFragment;
 use tutti_protocol::inputs::{ShardSecrets, code_shard, rebuild_shard};
 use tutti_protocol::runner::shard_key;
 use tutti_protocol::worker::{Directive, ShardInputs};
@@ -62,7 +62,6 @@ pub(super) fn deal(
             shard_key: shard_key(&record.job_secret, i),
         };
         let (fragments, digests, len) = code_shard(&secrets, params)?;
-        let commitment = fragment_commitment(&digests, len as u64);
         let holders: Vec<WorkerId> = (0..params.total())
             .map(|j| record.workers[(i * r + r + j) % n])
             .collect();
@@ -72,7 +71,7 @@ pub(super) fn deal(
                 shard: i as u32,
                 index: f.index,
                 original_len: len as u64,
-                commitment,
+                digests: digests.clone(),
                 bytes: f.bytes,
             };
             frames.push((
@@ -123,6 +122,35 @@ impl Driver {
                     Out::Frame(Frame::new(FrameType::FragmentRequest, payload.clone())),
                 );
             }
+        }
+    }
+
+    /// Asks again, for every gathering still short of k fragments, the holders that have
+    /// not answered (after a reconnection, or when a round deadline passes).
+    pub(super) fn rerequest_fragments(&mut self, only: Option<WorkerId>) {
+        let Some(a) = self.active.as_ref() else {
+            return;
+        };
+        let Some(coded) = a.record.coded.as_ref() else {
+            return;
+        };
+        let mut asks = Vec::new();
+        for (shard, rebuild) in a.rebuilds.iter().filter(|(_, r)| !r.done) {
+            let Some(c) = coded.shards.get(*shard) else {
+                continue;
+            };
+            for (index, holder) in c.holders.iter().enumerate() {
+                let answered = rebuild.seen.contains(&(index as u16));
+                if !answered && only.is_none_or(|w| w == *holder) {
+                    asks.push((*holder, fragment_request(&a.id, *shard as u32)));
+                }
+            }
+        }
+        for (holder, payload) in asks {
+            self.route(
+                holder,
+                Out::Frame(Frame::new(FrameType::FragmentRequest, payload)),
+            );
         }
     }
 
@@ -213,7 +241,14 @@ impl Driver {
             }
         }
         for (worker, directive) in waiting {
-            self.assign(worker, shard, directive);
+            // Only to a worker that still holds the shard: secrets go nowhere else.
+            let holds = self
+                .active
+                .as_ref()
+                .is_some_and(|a| a.coord.shard_holders(shard).contains(&worker));
+            if holds {
+                self.assign(worker, shard, directive);
+            }
         }
         if let Some(a) = self.active.as_mut() {
             a.assignments.remove(&shard);

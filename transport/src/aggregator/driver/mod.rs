@@ -127,8 +127,8 @@ struct Active {
     /// Which shard's assignment each worker holds, as far as the driver knows.
     has_state: HashMap<WorkerId, usize>,
     outbox: HashMap<WorkerId, Vec<Out>>,
-    /// Encoded assignments at hand (with erasure coding, only until round 1 closes or
-    /// while a takeover waits).
+    /// Encoded assignments at hand (with erasure coding, only while the job starts and
+    /// while a takeover waits for its rebuilt inputs).
     assignments: HashMap<usize, Arc<Vec<u8>>>,
     /// Shards whose inputs are being rebuilt from fragments.
     rebuilds: HashMap<usize, fragments::Rebuild>,
@@ -273,11 +273,32 @@ impl Driver {
         loop {
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(i) => self.handle(i),
+                    Some(i) => {
+                        let span = self.span();
+                        let _enter = span.enter();
+                        self.handle(i)
+                    }
                     None => return Ok(()),
                 },
-                _ = tick.tick() => self.on_tick(Instant::now()),
+                _ = tick.tick() => {
+                    let span = self.span();
+                    let _enter = span.enter();
+                    self.on_tick(Instant::now())
+                }
             }
+        }
+    }
+
+    /// The span of the running job and its round (empty when idle).
+    fn span(&self) -> tracing::Span {
+        match self.active.as_ref() {
+            Some(a) => tracing::info_span!(
+                "job",
+                id = %hex(&a.id),
+                attempt = a.coord.attempt(),
+                round = a.coord.round()
+            ),
+            None => tracing::Span::none(),
         }
     }
 
@@ -372,17 +393,26 @@ impl Driver {
                 a.has_state.remove(&id);
             }
         }
-        let queued = a.outbox.remove(&id).unwrap_or_default();
-        if a.coord.is_holder(&id) {
-            // Whatever was queued or in flight on the old connection may be lost: ask
-            // again for the open round only (the journal keeps the rest). The new
-            // directive supersedes the queued ones.
-            self.reissue_for(id);
-        } else {
-            for out in queued {
-                self.deliver(id, out);
-            }
+        let mut queued = a.outbox.remove(&id).unwrap_or_default();
+        let holder = a.coord.is_holder(&id);
+        if holder {
+            // The directive the re-ask below sends supersedes queued ones; fragments
+            // still go.
+            queued.retain(|o| {
+                matches!(o, Out::Bulk(f) | Out::Frame(f)
+                    if matches!(f.kind, FrameType::FragmentDeposit | FrameType::FragmentRequest))
+            });
         }
+        for out in queued {
+            self.deliver(id, out);
+        }
+        if holder {
+            // Whatever was queued or in flight on the old connection may be lost: ask
+            // again for the open round only (the journal keeps the rest).
+            self.reissue_for(id);
+        }
+        // Fragments it was asked for and may not have sent.
+        self.rerequest_fragments(Some(id));
     }
 
     fn envelope(&mut self, id: WorkerId, _conn: ConnId, wire: Vec<u8>) {
@@ -507,7 +537,10 @@ impl Driver {
             }
             return;
         }
-        let need = record.submission.circuit.shape.shards * (record.replicas.max(1) as usize);
+        let r = record.replicas.max(1) as usize;
+        // With erasure coding, every shard's fragments need k+m workers besides its own.
+        let need = (record.submission.circuit.shape.shards * r)
+            .max(self.erasure.map_or(0, |e| e.total() + r));
         let busy = self.busy_workers();
         let mut idle: Vec<(&WorkerId, &Peer)> = self
             .peers
@@ -889,6 +922,7 @@ impl Driver {
             a.stats.aggregator_nanos += t0.elapsed().as_nanos() as u64;
             a.deadline = now + self.round_timeout;
             self.pump();
+            self.rerequest_fragments(None);
         }
         let Some(a) = self.active.as_mut() else {
             return;
