@@ -484,14 +484,19 @@ impl Coordinator {
         // answers, whatever the attempt: two different ones are equivocation.
         let key = (env.worker, env.shard, env.round, env.answers);
         if let Some(prev) = self.seen.get(&key) {
-            if prev.payload == env.payload {
+            // The same message again under the same attempt is a replay; under a newer
+            // attempt it is the answer a rewind asked for (the challenges came out the
+            // same), and it counts again.
+            if prev.payload != env.payload {
+                let offence = Offence::Equivocation {
+                    first: prev.clone(),
+                    second: env,
+                };
+                return self.blamed(shard, offence);
+            }
+            if prev.attempt == env.attempt {
                 return MessageOutcome::Duplicate;
             }
-            let offence = Offence::Equivocation {
-                first: prev.clone(),
-                second: env,
-            };
-            return self.blamed(shard, offence);
         }
         self.seen.insert(key, env.clone());
         let msg = match env.message() {
