@@ -538,7 +538,23 @@ pub fn server_endpoint(
         .map_err(|e| TransportError::Tls(format!("TLS configuration unusable for QUIC: {e}")))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(quic));
     config.transport_config(Arc::new(transport_config(tuning)?));
-    quinn::Endpoint::server(config, addr).map_err(|e| bind_error(addr, e))
+    // The stateless-reset key is derived from the aggregator's private key, not drawn at
+    // random: an aggregator restarted after a crash can then reset the connections of
+    // its previous run at once, and workers reconnect without waiting for an idle
+    // timeout.
+    let reset = blake3::derive_key("tutti/quic-stateless-reset/v1", &creds.key_der);
+    let endpoint_config = quinn::EndpointConfig::new(Arc::new(ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        &reset,
+    )));
+    let socket = std::net::UdpSocket::bind(addr).map_err(|e| bind_error(addr, e))?;
+    quinn::Endpoint::new(
+        endpoint_config,
+        Some(config),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )
+    .map_err(|e| bind_error(addr, e))
 }
 
 /// A client endpoint (bound to `0.0.0.0:0` or `[::]:0`, matching the address family of

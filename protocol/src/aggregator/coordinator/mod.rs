@@ -125,6 +125,10 @@ struct Slot {
     accepted: [Option<Envelope>; 5],
     history: Vec<AggregatorMessage>,
     refusals: u8,
+    /// Holders that took the shard over and have not yet caught up with the open round:
+    /// asked again, they must replay from round 1 (their earlier rounds are checked
+    /// against the accepted ones).
+    fresh: Vec<WorkerId>,
 }
 
 /// Everything a coordinator is started with.
@@ -229,6 +233,7 @@ impl Coordinator {
                 accepted: Default::default(),
                 history: Vec::new(),
                 refusals: 0,
+                fresh: Vec::new(),
             })
             .collect();
         Ok(Coordinator {
@@ -309,7 +314,12 @@ impl Coordinator {
                     directive: Directive::Resume {
                         attempt: self.attempt,
                         history: slot.history.clone(),
-                        send_from: self.round,
+                        // A takeover that has not caught up replays from the start.
+                        send_from: if slot.fresh.contains(w) {
+                            1
+                        } else {
+                            self.round
+                        },
                     },
                 });
             }
@@ -542,6 +552,7 @@ impl Coordinator {
                 },
             );
         }
+        self.slots[shard].fresh.retain(|w| *w != env.worker);
         self.slots[shard].votes.insert(env.worker, env);
         self.settle(shard);
         MessageOutcome::Accepted

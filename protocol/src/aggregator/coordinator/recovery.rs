@@ -54,6 +54,7 @@ impl Coordinator {
 
     pub(super) fn add_holder(&mut self, shard: usize, worker: WorkerId) {
         self.slots[shard].holders.push(worker);
+        self.slots[shard].fresh.push(worker);
         self.events.push_back(CoordinatorEvent::Assign {
             worker,
             shard,

@@ -152,8 +152,9 @@ pub struct Driver {
     grace: Duration,
     /// Erasure-code each job's shard inputs over its workers.
     erasure: Option<ErasureParams>,
-    /// After a restart workers first notice the old connection is dead (an idle
-    /// timeout), then reconnect: they get longer.
+    /// After a restart workers first notice the old connection is dead (a stateless
+    /// reset, or at worst an idle timeout that loss can stretch), then reconnect: they
+    /// get longer.
     resume_grace: Duration,
     spare_wait: Duration,
     /// Connected workers (one connection each: a newer one replaces an older one).
@@ -184,7 +185,7 @@ impl Driver {
             erasure: settings.erasure,
             resume_grace: settings
                 .reconnect_grace
-                .max(settings.tuning.idle_timeout * 2 + Duration::from_secs(1)),
+                .max(settings.tuning.idle_timeout * 3 + Duration::from_secs(2)),
             spare_wait: settings.spare_wait,
             peers: HashMap::new(),
             clients: HashMap::new(),
