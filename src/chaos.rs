@@ -11,12 +11,27 @@ use tutti_chaos::sim::Timing;
 use tutti_chaos::sim::job::JobCache;
 
 /// Arguments of `tutti chaos`.
+#[derive(clap::Args, Debug)]
 pub struct ChaosArgs {
+    /// Scenarios to run.
+    #[arg(long, default_value_t = 100)]
     pub runs: usize,
+    /// First seed (scenario i uses seed + i); a printed failing seed reruns with
+    /// `--runs 1 --seed S`.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Shards per job (default: 2 or 4 drawn per scenario; 4 for --real).
+    #[arg(long)]
     pub shards: Option<usize>,
+    /// Most Byzantine workers per scenario (never more than a third of all workers).
+    #[arg(long)]
     pub byzantine: Option<usize>,
+    /// Real processes over QUIC on loopback behind a UDP fault proxy, with SIGKILL
+    /// and SIGSTOP, instead of the simulator.
+    #[arg(long)]
     pub real: bool,
+    /// Print one JSON summary.
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -63,28 +63,7 @@ enum Command {
     /// Attack tutti: seeded scenarios with Byzantine workers and network faults,
     /// simulated (thousands a minute) or as real processes (`--real`), every invariant
     /// checked after each run. Exit 2 when any invariant broke.
-    Chaos {
-        /// Scenarios to run.
-        #[arg(long, default_value_t = 100)]
-        runs: usize,
-        /// First seed (scenario i uses seed + i); a printed failing seed reruns with
-        /// `--runs 1 --seed S`.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Shards per job (default: 2 or 4 drawn per scenario; 4 for --real).
-        #[arg(long)]
-        shards: Option<usize>,
-        /// Most Byzantine workers per scenario (never more than a third of all workers).
-        #[arg(long)]
-        byzantine: Option<usize>,
-        /// Real processes over QUIC on loopback behind a UDP fault proxy, with SIGKILL
-        /// and SIGSTOP, instead of the simulator.
-        #[arg(long)]
-        real: bool,
-        /// Print one JSON summary.
-        #[arg(long)]
-        json: bool,
-    },
+    Chaos(chaos::ChaosArgs),
     /// Make keys: an ed25519 identity (worker or client), or the aggregator's certificate.
     Keygen {
         #[command(subcommand)]
@@ -103,45 +82,7 @@ enum Command {
         config: PathBuf,
     },
     /// Submit a job to an aggregator, wait for the proof, verify it and write it.
-    Submit {
-        /// The aggregator's address (host:port).
-        #[arg(long)]
-        aggregator: std::net::SocketAddr,
-        /// SHA-256 fingerprint of the aggregator's certificate.
-        #[arg(long)]
-        fingerprint: String,
-        /// This client's identity file (`tutti keygen identity`); its id must be in the
-        /// aggregator's `clients` list.
-        #[arg(long)]
-        identity: PathBuf,
-        /// Which circuit.
-        #[arg(long, value_enum, default_value_t = CircuitKind::Rollup)]
-        circuit: CircuitKind,
-        /// Number of shards M.
-        #[arg(long)]
-        shards: usize,
-        /// Rows per shard T.
-        #[arg(long)]
-        shard_gates: usize,
-        /// Seed of the circuit's witness.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Where to write the proof (with its public inputs).
-        #[arg(long)]
-        out: PathBuf,
-        /// Where to write the verifying key.
-        #[arg(long)]
-        vk_out: PathBuf,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 3600)]
-        timeout_secs: u64,
-        /// Write the blame certificate of every worker proven faulty here.
-        #[arg(long)]
-        blame_out: Option<PathBuf>,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Submit(net::SubmitArgs),
     /// Generate a structured reference string (SRS) file.
     Setup {
         /// Number of shards M (a power of two).
@@ -289,7 +230,7 @@ fn main() -> ExitCode {
     // The demo prints a table: keep the log to warnings unless asked otherwise.
     let quiet_demo = matches!(cli.command, Command::Demo { json: false, .. }) && cli.log == "info";
     // Chaos runs provoke every warning there is on purpose: only errors, unless asked.
-    let quiet_chaos = matches!(cli.command, Command::Chaos { .. }) && cli.log == "info";
+    let quiet_chaos = matches!(cli.command, Command::Chaos(_)) && cli.log == "info";
     init_logging(if quiet_chaos {
         "error"
     } else if quiet_demo {
@@ -319,49 +260,9 @@ fn main() -> ExitCode {
             command: KeygenCommand::Aggregator { cert, key, force },
         } => net::keygen_aggregator(&cert, &key, force),
         Command::Aggregator { config } => net::aggregator(&config),
-        Command::Chaos {
-            runs,
-            seed,
-            shards,
-            byzantine,
-            real,
-            json,
-        } => chaos::run(chaos::ChaosArgs {
-            runs,
-            seed,
-            shards,
-            byzantine,
-            real,
-            json,
-        }),
+        Command::Chaos(args) => chaos::run(args),
         Command::Worker { config } => net::worker(&config),
-        Command::Submit {
-            aggregator,
-            fingerprint,
-            identity,
-            circuit,
-            shards,
-            shard_gates,
-            seed,
-            out,
-            vk_out,
-            timeout_secs,
-            blame_out,
-            json,
-        } => net::submit(net::SubmitArgs {
-            aggregator,
-            fingerprint,
-            identity,
-            circuit,
-            shards,
-            shard_gates,
-            seed,
-            out,
-            vk_out,
-            timeout_secs,
-            blame_out,
-            json,
-        }),
+        Command::Submit(args) => net::submit(args),
         Command::Setup {
             shards,
             shard_gates,

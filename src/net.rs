@@ -168,18 +168,44 @@ pub fn worker(config: &Path) -> Result<()> {
 }
 
 /// Arguments of `tutti submit`.
+#[derive(clap::Args, Debug)]
 pub struct SubmitArgs {
+    /// The aggregator's address (host:port).
+    #[arg(long)]
     pub aggregator: SocketAddr,
+    /// SHA-256 fingerprint of the aggregator's certificate.
+    #[arg(long)]
     pub fingerprint: String,
+    /// This client's identity file (`tutti keygen identity`); its id must be in the
+    /// aggregator's `clients` list.
+    #[arg(long)]
     pub identity: PathBuf,
+    /// Which circuit.
+    #[arg(long, value_enum, default_value_t = CircuitKind::Rollup)]
     pub circuit: CircuitKind,
+    /// Number of shards M.
+    #[arg(long)]
     pub shards: usize,
+    /// Rows per shard T.
+    #[arg(long)]
     pub shard_gates: usize,
+    /// Seed of the circuit's witness.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Where to write the proof (with its public inputs).
+    #[arg(long)]
     pub out: PathBuf,
+    /// Where to write the verifying key.
+    #[arg(long)]
     pub vk_out: PathBuf,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 3600)]
     pub timeout_secs: u64,
+    /// Write the blame certificate of every worker proven faulty here.
+    #[arg(long)]
     pub blame_out: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -149,16 +149,17 @@ pub struct RealScenario {
 }
 
 impl RealScenario {
-    /// A seeded scenario for `shards` shards: 1–2 spares, a random circuit of 64 or 256
-    /// rows per shard, 0–2 process faults of the four kinds aimed at workers
-    /// `0..shards` (100–1500 ms after the job is accepted; stops and partitions last
-    /// 200–3000 ms), and mild network faults (drop ≤ 3 %, duplicate ≤ 3 %, corrupt
-    /// ≤ 1 %, delay within 0–20 ms). The same seed gives the same scenario.
+    /// A seeded scenario for `shards` shards: 1–2 spares, a random circuit of 256 or
+    /// 1024 rows per shard, 1–2 process faults of the four kinds aimed at workers
+    /// `0..shards` (20–600 ms after the job is accepted, so they land while it runs;
+    /// stops and partitions last 200–3000 ms), and mild network faults (drop ≤ 3 %,
+    /// duplicate ≤ 3 %, corrupt ≤ 1 %, delay within 0–20 ms). The same seed gives the
+    /// same scenario.
     pub fn generate(seed: u64, shards: usize) -> RealScenario {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let shards = shards.max(1);
         let spares = rng.gen_range(1..=2usize);
-        let shard_gates = if rng.gen_bool(0.5) { 64 } else { 256 };
+        let shard_gates = if rng.gen_bool(0.5) { 256 } else { 1024 };
         let lo = rng.gen_range(0..=20u64);
         let hi = rng.gen_range(lo..=20u64);
         let net = NetFaults {
@@ -168,11 +169,11 @@ impl RealScenario {
             reorder: round3(rng.gen_range(0.0..=0.03)),
             delay_ms: (lo, hi),
         };
-        let count = rng.gen_range(0..=2usize);
+        let count = rng.gen_range(1..=2usize);
         let faults = (0..count)
             .map(|_| {
                 let worker = rng.gen_range(0..shards);
-                let after_ms = rng.gen_range(100..=1500u64);
+                let after_ms = rng.gen_range(20..=600u64);
                 let for_ms = rng.gen_range(200..=3000u64);
                 match rng.gen_range(0..4u8) {
                     0 => ProcessFault::KillWorker { worker, after_ms },
@@ -1063,8 +1064,8 @@ mod tests {
         for seed in 0..300 {
             let s = RealScenario::generate(seed, 4);
             assert!((1..=2).contains(&s.spares));
-            assert!(s.shard_gates == 64 || s.shard_gates == 256);
-            assert!(s.faults.len() <= 2);
+            assert!(s.shard_gates == 256 || s.shard_gates == 1024);
+            assert!((1..=2).contains(&s.faults.len()));
             assert!(s.net.drop <= 0.03 && s.net.duplicate <= 0.03 && s.net.corrupt <= 0.01);
             assert!(s.net.delay_ms.0 <= s.net.delay_ms.1 && s.net.delay_ms.1 <= 20);
             assert!(validate(&s).is_ok());
@@ -1080,7 +1081,7 @@ mod tests {
                         after_ms, for_ms, ..
                     } => (after_ms, Some(for_ms)),
                 };
-                assert!((100..=1500).contains(&after));
+                assert!((20..=600).contains(&after));
                 assert!(during.is_none_or(|d| (200..=3000).contains(&d)));
                 kinds[match f {
                     ProcessFault::KillWorker { .. } => 0,

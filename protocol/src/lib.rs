@@ -17,6 +17,7 @@ pub mod blame;
 pub mod checks;
 pub mod circuit;
 pub mod circuits;
+pub mod coded;
 pub mod constraint;
 pub mod envelope;
 mod error;

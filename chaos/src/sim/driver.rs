@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use tutti_crypto::erasure::{ErasureParams, Fragment, FragmentDigest};
+use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::{WorkerId, WorkerIdentity};
 use tutti_crypto::scalars::derive_key;
 use tutti_protocol::ProtocolError;
@@ -19,8 +19,9 @@ use tutti_protocol::aggregator::coordinator::{
 };
 use tutti_protocol::aggregator::journal::MemoryJournal;
 use tutti_protocol::blame::BlameCertificate;
-use tutti_protocol::fragments::{SignedFragment, fragment_commitment};
-use tutti_protocol::inputs::{ShardSecrets, code_shard, rebuild_shard};
+use tutti_protocol::coded::CodedShards;
+use tutti_protocol::fragments::SignedFragment;
+use tutti_protocol::inputs::ShardSecrets;
 use tutti_protocol::proof::Proof;
 use tutti_protocol::runner::{aggregator_job_key, shard_key};
 use tutti_protocol::worker::{Directive, ShardInputs, SignedWorker};
@@ -130,14 +131,6 @@ struct Node {
     lost_token: u64,
 }
 
-struct Coded {
-    params: ErasureParams,
-    lens: Vec<usize>,
-    digests: Vec<Vec<FragmentDigest>>,
-    holders: Vec<Vec<usize>>,
-    fragments: Vec<Vec<Fragment>>,
-}
-
 struct Sim<'a> {
     sc: &'a Scenario,
     /// The job secret (what the aggregator of a job without erasure coding keeps to hand
@@ -159,7 +152,7 @@ struct Sim<'a> {
     last: Vec<[u64; 2]>,
     progress: (u32, u8),
     deadline_token: u64,
-    coded: Option<Coded>,
+    coded: Option<CodedShards>,
     out: RunOutcome,
     done: bool,
 }
@@ -211,7 +204,15 @@ impl<'a> Sim<'a> {
         let journal = MemoryJournal::new();
         let coord = Coordinator::new(setup.clone())?.with_journal(Box::new(journal.clone()));
         let coded = match sc.erasure {
-            Some((k, m)) => Some(Coded::new(ErasureParams::new(k, m)?, sc, job, &secret)?),
+            Some((k, m)) => {
+                let secrets: Vec<ShardSecrets> = (0..sc.shards)
+                    .map(|i| ShardSecrets {
+                        witness: job.witnesses[i].clone(),
+                        shard_key: shard_key(&secret, i),
+                    })
+                    .collect();
+                Some(CodedShards::new(ErasureParams::new(k, m)?, n, 1, &secrets)?)
+            }
             None => None,
         };
         let sim = Sim {
@@ -577,51 +578,45 @@ impl<'a> Sim<'a> {
         let Some(coded) = self.coded.as_ref() else {
             return Some(inputs(self.job, &self.secret, shard));
         };
-        let commitment = fragment_commitment(&coded.digests[shard], coded.lens[shard] as u64);
-        let mut got = Vec::new();
-        let mut signed = Vec::new();
-        for (j, h) in coded.holders[shard].iter().enumerate() {
-            let node = &self.nodes[*h];
-            if node.dead || node.silent || !node.connected {
-                continue;
-            }
-            let mut f = coded.fragments[shard][j].clone();
-            let corrupts = matches!(
-                self.sc.byzantine[*h].map(|b| b.strategy),
-                Some(Strategy::CorruptFragment)
-            );
-            if let (true, Some(b)) = (corrupts, f.bytes.first_mut()) {
-                *b ^= 0x5a;
-            }
-            signed.push(SignedFragment::seal(
-                &node.identity,
-                self.setup.job_id,
-                shard as u32,
-                f.index,
-                coded.lens[shard] as u64,
-                commitment,
-                f.bytes.clone(),
-            ));
-            got.push(f);
-        }
-        let rebuilt = rebuild_shard(&got, &coded.digests[shard], coded.params, coded.lens[shard]);
+        let (commitment, len) = (coded.commitment(shard), coded.lens[shard] as u64);
+        let (nodes, sc, job_id) = (&self.nodes, self.sc, self.setup.job_id);
+        let gathered = coded
+            .gather(shard, |h, f| {
+                let node = &nodes[h];
+                if node.dead || node.silent || !node.connected {
+                    return None;
+                }
+                let mut bytes = f.bytes.clone();
+                let corrupts = matches!(
+                    sc.byzantine[h].map(|b| b.strategy),
+                    Some(Strategy::CorruptFragment)
+                );
+                if let (true, Some(b)) = (corrupts, bytes.first_mut()) {
+                    *b ^= 0x5a;
+                }
+                Some(SignedFragment::seal(
+                    &node.identity,
+                    job_id,
+                    shard as u32,
+                    f.index,
+                    len,
+                    commitment,
+                    bytes,
+                ))
+            })
+            .ok()?;
         let digests = coded.digests[shard].clone();
-        let rebuilt = rebuilt.ok()?;
-        for f in signed
-            .into_iter()
-            .filter(|f| rebuilt.corrupted.contains(&f.index))
-        {
-            let holder = self.index.get(&f.holder).copied();
-            if let Some(h) = holder {
-                self.mark_fired(h);
-            }
+        for h in &gathered.corrupted_holders {
+            self.mark_fired(*h);
+        }
+        for f in gathered.evidence {
             self.coord.handle_fragment_evidence(f, digests.clone());
         }
         Some(ShardInputs {
             key: self.job.keys[shard].clone(),
-            witness: rebuilt.secrets.witness,
+            witness: gathered.secrets.witness,
             public_inputs: self.job.public_inputs.clone(),
-            shard_key: rebuilt.secrets.shard_key,
+            shard_key: gathered.secrets.shard_key,
         })
     }
 
@@ -733,41 +728,5 @@ fn inputs(job: &SimJob, secret: &[u8; 32], shard: usize) -> ShardInputs {
         witness: job.witnesses[shard].clone(),
         public_inputs: job.public_inputs.clone(),
         shard_key: shard_key(secret, shard),
-    }
-}
-
-impl Coded {
-    fn new(
-        params: ErasureParams,
-        sc: &Scenario,
-        job: &SimJob,
-        secret: &[u8; 32],
-    ) -> Result<Self, ProtocolError> {
-        let n = sc.workers();
-        if params.total() + 1 > n {
-            return Err(ProtocolError::Mismatch(
-                "too few workers for the code".into(),
-            ));
-        }
-        let mut c = Coded {
-            params,
-            lens: Vec::new(),
-            digests: Vec::new(),
-            holders: Vec::new(),
-            fragments: Vec::new(),
-        };
-        for i in 0..sc.shards {
-            let secrets = ShardSecrets {
-                witness: job.witnesses[i].clone(),
-                shard_key: shard_key(secret, i),
-            };
-            let (fragments, digests, len) = code_shard(&secrets, params)?;
-            c.lens.push(len);
-            c.digests.push(digests);
-            c.holders
-                .push((0..params.total()).map(|j| (i + 1 + j) % n).collect());
-            c.fragments.push(fragments);
-        }
-        Ok(c)
     }
 }

@@ -8,11 +8,12 @@ use super::{Clock, Traffic, aggregator_job_key, shard_key};
 use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, JobSetup, ReassignReason};
 use crate::aggregator::journal::MemoryJournal;
 use crate::blame::BlameCertificate;
+use crate::coded::{CodedShards, Gathered};
 use crate::envelope::Envelope;
 use crate::envelope::JobId;
 use crate::error::ProtocolError;
-use crate::fragments::{SignedFragment, fragment_commitment};
-use crate::inputs::{ShardSecrets, code_shard, rebuild_shard};
+use crate::fragments::SignedFragment;
+use crate::inputs::ShardSecrets;
 use crate::keys::Preprocessed;
 use crate::layout::ShardWitness;
 use crate::proof::Proof;
@@ -20,7 +21,7 @@ use crate::worker::{Directive, ShardInputs, SignedWorker};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tutti_crypto::Fr;
-use tutti_crypto::erasure::{ErasureParams, Fragment};
+use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::{WorkerId, WorkerIdentity};
 use tutti_crypto::scalars::derive_key;
 
@@ -212,7 +213,15 @@ pub fn run_job(
         rebuilt_inputs: Vec::new(),
     };
     let coded = match options.erasure {
-        Some(params) => Some(CodedInputs::new(params, m, n, r, &secret, &witnesses)?),
+        Some(params) => {
+            let secrets: Vec<ShardSecrets> = (0..m)
+                .map(|i| ShardSecrets {
+                    witness: witnesses[i].clone(),
+                    shard_key: shard_key(&secret, i),
+                })
+                .collect();
+            Some(CodedShards::new(params, n, r, &secrets)?)
+        }
         None => None,
     };
     // (worker, wire bytes, sent while taking a shard over from round 1)
@@ -232,7 +241,7 @@ pub fn run_job(
                     let takeover = nodes[k].original_shard != Some(shard);
                     let inputs = match (&coded, takeover) {
                         (Some(c), true) => {
-                            let rebuilt = c.rebuild(shard, &nodes, job_id)?;
+                            let rebuilt = gather(c, shard, &nodes, job_id)?;
                             for f in &rebuilt.evidence {
                                 coord.handle_fragment_evidence(f.clone(), c.digests[shard].clone());
                             }
@@ -472,112 +481,36 @@ fn apply_fault(node: &mut Node, env: Envelope, lost: &mut Vec<WorkerId>) -> Vec<
     }
 }
 
-/// Every shard's private inputs, Reed–Solomon coded over the workers.
-struct CodedInputs {
-    params: ErasureParams,
-    lens: Vec<usize>,
-    digests: Vec<Vec<tutti_crypto::erasure::FragmentDigest>>,
-    /// `holders[shard][j]`: the worker holding fragment j of that shard.
-    holders: Vec<Vec<usize>>,
-    fragments: Vec<Vec<Fragment>>,
-}
-
-struct Rebuilt {
-    secrets: ShardSecrets,
-    corrupted_holders: Vec<usize>,
-    /// The corrupted fragments as their holders signed them: evidence for blame.
-    evidence: Vec<SignedFragment>,
-}
-
-impl CodedInputs {
-    fn new(
-        params: ErasureParams,
-        m: usize,
-        n: usize,
-        r: usize,
-        secret: &[u8; 32],
-        witnesses: &[ShardWitness],
-    ) -> Result<Self, ProtocolError> {
-        params.validate()?;
-        if params.total() + r > n {
-            return Err(ProtocolError::Mismatch(format!(
-                "{} fragments per shard need {} workers besides the shard's own {r}, but the job has {n} in all",
-                params.total(),
-                params.total()
-            )));
+/// Gathers the fragments of `shard` from holders still answering (a holder with the
+/// corrupt-fragment fault hands out damaged bytes, signed) and rebuilds the inputs.
+fn gather(
+    coded: &CodedShards,
+    shard: usize,
+    nodes: &[Node],
+    job_id: JobId,
+) -> Result<Gathered, ProtocolError> {
+    let commitment = coded.commitment(shard);
+    let len = coded.lens[shard] as u64;
+    coded.gather(shard, |h, f| {
+        let node = &nodes[h];
+        if node.dead || node.silent {
+            return None;
         }
-        let mut c = CodedInputs {
-            params,
-            lens: Vec::new(),
-            digests: Vec::new(),
-            holders: Vec::new(),
-            fragments: Vec::new(),
-        };
-        for (i, w) in witnesses.iter().enumerate().take(m) {
-            let secrets = ShardSecrets {
-                witness: w.clone(),
-                shard_key: shard_key(secret, i),
-            };
-            let (fragments, digests, len) = code_shard(&secrets, params)?;
-            // Fragment j goes to the (j+1)-th worker after the shard's own ones.
-            let holders = (0..params.total()).map(|j| (i * r + r + j) % n).collect();
-            c.lens.push(len);
-            c.digests.push(digests);
-            c.holders.push(holders);
-            c.fragments.push(fragments);
+        let mut bytes = f.bytes.clone();
+        let corrupts = node
+            .fault
+            .is_some_and(|s| s.fault == Fault::CorruptFragment);
+        if let (true, Some(b)) = (corrupts, bytes.first_mut()) {
+            *b ^= 0x5a;
         }
-        Ok(c)
-    }
-
-    /// Gathers the fragments of `shard` from holders still answering (a holder with the
-    /// corrupt-fragment fault hands out damaged bytes) and rebuilds the inputs.
-    fn rebuild(
-        &self,
-        shard: usize,
-        nodes: &[Node],
-        job_id: JobId,
-    ) -> Result<Rebuilt, ProtocolError> {
-        let commitment = fragment_commitment(&self.digests[shard], self.lens[shard] as u64);
-        let mut got = Vec::new();
-        let mut signed = Vec::new();
-        for (j, h) in self.holders[shard].iter().enumerate() {
-            let node = &nodes[*h];
-            if node.dead || node.silent {
-                continue;
-            }
-            let mut f = self.fragments[shard][j].clone();
-            let corrupts = node
-                .fault
-                .is_some_and(|s| s.fault == Fault::CorruptFragment);
-            if let (true, Some(b)) = (corrupts, f.bytes.first_mut()) {
-                *b ^= 0x5a;
-            }
-            // The holder hands its fragment out signed, over the shard's commitment.
-            signed.push(SignedFragment::seal(
-                &node.identity,
-                job_id,
-                shard as u32,
-                f.index,
-                self.lens[shard] as u64,
-                commitment,
-                f.bytes.clone(),
-            ));
-            got.push(f);
-        }
-        let rebuilt = rebuild_shard(&got, &self.digests[shard], self.params, self.lens[shard])?;
-        let corrupted_holders = rebuilt
-            .corrupted
-            .iter()
-            .map(|j| self.holders[shard][*j as usize])
-            .collect();
-        let evidence = signed
-            .into_iter()
-            .filter(|f| rebuilt.corrupted.contains(&f.index))
-            .collect();
-        Ok(Rebuilt {
-            secrets: rebuilt.secrets,
-            corrupted_holders,
-            evidence,
-        })
-    }
+        Some(SignedFragment::seal(
+            &node.identity,
+            job_id,
+            shard as u32,
+            f.index,
+            len,
+            commitment,
+            bytes,
+        ))
+    })
 }
