@@ -70,6 +70,13 @@ pub enum ProcessFault {
         /// When, in milliseconds after the job is accepted.
         after_ms: u64,
     },
+    /// `SIGSTOP` the aggregator, then `SIGCONT` it `for_ms` later.
+    StopAggregator {
+        /// When, in milliseconds after the job is accepted.
+        after_ms: u64,
+        /// How long it stays stopped, milliseconds.
+        for_ms: u64,
+    },
     /// Cut worker `worker` off the aggregator (every datagram both ways dropped by its
     /// proxy), then heal the partition `for_ms` later.
     Partition {
@@ -89,7 +96,7 @@ impl ProcessFault {
             ProcessFault::KillWorker { worker, .. }
             | ProcessFault::StopWorker { worker, .. }
             | ProcessFault::Partition { worker, .. } => Some(*worker),
-            ProcessFault::KillAggregator { .. } => None,
+            ProcessFault::KillAggregator { .. } | ProcessFault::StopAggregator { .. } => None,
         }
     }
 
@@ -101,7 +108,7 @@ impl ProcessFault {
             ProcessFault::StopWorker { for_ms, .. } | ProcessFault::Partition { for_ms, .. } => {
                 *for_ms > RECONNECT_GRACE_MS
             }
-            ProcessFault::KillAggregator { .. } => false,
+            ProcessFault::KillAggregator { .. } | ProcessFault::StopAggregator { .. } => false,
         }
     }
 
@@ -118,6 +125,9 @@ impl ProcessFault {
             } => format!("stop worker {worker} @{after_ms} ms for {for_ms} ms"),
             ProcessFault::KillAggregator { after_ms } => {
                 format!("kill and restart the aggregator @{after_ms} ms")
+            }
+            ProcessFault::StopAggregator { after_ms, for_ms } => {
+                format!("stop the aggregator @{after_ms} ms for {for_ms} ms")
             }
             ProcessFault::Partition {
                 worker,
@@ -175,7 +185,7 @@ impl RealScenario {
                 let worker = rng.gen_range(0..shards);
                 let after_ms = rng.gen_range(20..=600u64);
                 let for_ms = rng.gen_range(200..=3000u64);
-                match rng.gen_range(0..4u8) {
+                match rng.gen_range(0..5u8) {
                     0 => ProcessFault::KillWorker { worker, after_ms },
                     1 => ProcessFault::StopWorker {
                         worker,
@@ -183,6 +193,7 @@ impl RealScenario {
                         for_ms,
                     },
                     2 => ProcessFault::KillAggregator { after_ms },
+                    3 => ProcessFault::StopAggregator { after_ms, for_ms },
                     _ => ProcessFault::Partition {
                         worker,
                         after_ms,
@@ -461,6 +472,8 @@ enum Action {
     Cut(usize),
     Heal(usize),
     KillAggregator,
+    StopAggregator,
+    ContAggregator,
 }
 
 /// The schedule of `faults`: (milliseconds after acceptance, action), in time order.
@@ -480,6 +493,10 @@ fn schedule(faults: &[ProcessFault]) -> Vec<(u64, Action)> {
                 v.push((after_ms.saturating_add(for_ms), Action::Cont(worker)));
             }
             ProcessFault::KillAggregator { after_ms } => v.push((after_ms, Action::KillAggregator)),
+            ProcessFault::StopAggregator { after_ms, for_ms } => {
+                v.push((after_ms, Action::StopAggregator));
+                v.push((after_ms.saturating_add(for_ms), Action::ContAggregator));
+            }
             ProcessFault::Partition {
                 worker,
                 after_ms,
@@ -1041,6 +1058,16 @@ fn apply(
                 p.partition(false);
             }
         }
+        Action::StopAggregator => {
+            if let Some(a) = cluster.aggregator.as_ref() {
+                a.signal("-STOP");
+            }
+        }
+        Action::ContAggregator => {
+            if let Some(a) = cluster.aggregator.as_ref() {
+                a.signal("-CONT");
+            }
+        }
         Action::KillAggregator => {
             if let Some(mut old) = cluster.aggregator.take() {
                 old.kill();
@@ -1060,7 +1087,7 @@ mod tests {
     #[test]
     fn generation_is_seeded_and_within_bounds() {
         assert_eq!(RealScenario::generate(7, 4), RealScenario::generate(7, 4));
-        let mut kinds = [false; 4];
+        let mut kinds = [false; 5];
         for seed in 0..300 {
             let s = RealScenario::generate(seed, 4);
             assert!((1..=2).contains(&s.spares));
@@ -1074,6 +1101,7 @@ mod tests {
                 let (after, during) = match *f {
                     ProcessFault::KillWorker { after_ms, .. } => (after_ms, None),
                     ProcessFault::KillAggregator { after_ms } => (after_ms, None),
+                    ProcessFault::StopAggregator { after_ms, for_ms } => (after_ms, Some(for_ms)),
                     ProcessFault::StopWorker {
                         after_ms, for_ms, ..
                     }
@@ -1088,10 +1116,11 @@ mod tests {
                     ProcessFault::StopWorker { .. } => 1,
                     ProcessFault::KillAggregator { .. } => 2,
                     ProcessFault::Partition { .. } => 3,
+                    ProcessFault::StopAggregator { .. } => 4,
                 }] = true;
             }
         }
-        assert_eq!(kinds, [true; 4], "every kind of fault is generated");
+        assert_eq!(kinds, [true; 5], "every kind of fault is generated");
     }
 
     #[test]
