@@ -3,9 +3,10 @@
 //! A worker that holds fragment j of shard i hands it out as a [`SignedFragment`]: its
 //! ed25519 signature covers the job, the shard, the index, the shard's fragment
 //! commitment (`keccak256("tutti/fragments/v1" || original length u64 BE || every
-//! fragment digest)`) and the bytes. An honest holder checks a fragment against the
-//! commitment when it receives it and never signs one that does not match, so a signed
-//! fragment whose digest contradicts the commitment it names is proof of corruption
+//! fragment digest)`) and the bytes. An honest holder is dealt every digest with its
+//! fragment, checks its bytes against their digest (and so against the commitment) on
+//! receipt, and never keeps or signs one that does not match; so a signed fragment
+//! whose digest contradicts the commitment it names is proof of corruption
 //! ([`crate::blame::Offence::CorruptFragment`]).
 
 use crate::envelope::JobId;

@@ -17,7 +17,8 @@ use crate::error::TransportError;
 pub const FRAME_VERSION: u8 = 1;
 /// Bytes of a frame header.
 pub const HEADER_BYTES: usize = 6;
-/// Default limit on a bulk frame (job submission, shard assignment): 1 GiB.
+/// Default limit on a bulk frame (job submission, shard assignment, fragment dealt or
+/// sent back, and the floor of an outcome's): 1 GiB.
 pub const DEFAULT_MAX_BULK: usize = 1 << 30;
 
 /// The frame types.

@@ -2,7 +2,7 @@
 //! coordinator is deterministic, replaying the journal rebuilds its state exactly, so a
 //! restarted aggregator resumes a job without asking workers for anything it already
 //! accepted. Storage is behind the small [`Journal`] trait; [`MemoryJournal`] keeps it in
-//! memory (the on-disk store belongs to the network runtime).
+//! memory; `tutti_transport::store` keeps it on disk (redb).
 
 use crate::error::ProtocolError;
 use crate::fragments::SignedFragment;
