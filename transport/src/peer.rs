@@ -125,3 +125,26 @@ pub async fn open_session(
         }
     }
 }
+
+/// Resolves once nothing at all has arrived on `conn` for `silence` (the peer sends
+/// keep-alives well within it while alive). QUIC's own idle timeout is stretched to three
+/// probe timeouts, and a process frozen for a while (SIGSTOP) comes back with a probe
+/// timeout of seconds; this watchdog notices a dead peer on the configured time anyway.
+pub async fn silent_for(conn: &quinn::Connection, silence: Duration) {
+    let step = (silence / 4).max(Duration::from_millis(50));
+    let mut last = conn.stats().udp_rx.datagrams;
+    let mut quiet = Duration::ZERO;
+    loop {
+        tokio::time::sleep(step).await;
+        let now = conn.stats().udp_rx.datagrams;
+        if now == last {
+            quiet += step;
+            if quiet >= silence {
+                return;
+            }
+        } else {
+            last = now;
+            quiet = Duration::ZERO;
+        }
+    }
+}

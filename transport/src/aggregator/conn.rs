@@ -6,6 +6,7 @@ use super::driver::{ConnId, Input, Out};
 use super::prepare::Catalog;
 use crate::error::TransportError;
 use crate::frame::{Frame, FrameType, read_frame, send_bulk, write_frame};
+use crate::peer::silent_for;
 use crate::tls::{PeerRole, check_identity, session_binding};
 use crate::wire::{Hello, JobOutcome, Submission, job_id_from_bytes, outcome_frame};
 use std::collections::HashSet;
@@ -29,6 +30,9 @@ pub struct ConnContext {
     pub catalog: Catalog,
     /// The driver's inbox.
     pub inputs: mpsc::UnboundedSender<Input>,
+    /// A peer heard nothing from for this long is disconnected (QUIC's own idle timeout
+    /// can stretch far beyond the configured one).
+    pub silence: Duration,
 }
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
@@ -85,6 +89,7 @@ async fn run_authenticated(
         Err(TransportError::Connection(e)) => {
             // The peer went away (or the link broke): not the peer's fault as such.
             tracing::info!("connection ended: {e}");
+            conn.close(3u32.into(), e.as_bytes());
             e
         }
         Err(e) => {
@@ -204,6 +209,12 @@ async fn read_loop(
     };
     loop {
         tokio::select! {
+            _ = silent_for(conn, ctx.silence) => {
+                return Err(TransportError::Connection(format!(
+                    "nothing heard from the peer for {:?}",
+                    ctx.silence
+                )));
+            }
             frame = read_frame(&mut recv, allowed, 0) => {
                 let Some(frame) = frame? else { return Ok(()) };
                 let input = match frame.kind {

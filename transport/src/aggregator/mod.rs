@@ -111,6 +111,7 @@ async fn serve(
         max_bulk: settings.max_bulk,
         catalog: driver.catalog(),
         inputs: tx,
+        silence: settings.tuning.idle_timeout,
     });
     let accept = {
         let endpoint = endpoint.clone();

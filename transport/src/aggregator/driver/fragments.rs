@@ -7,7 +7,8 @@
 //! from any k good ones, checks the result against the shard's input digest, and only
 //! then hands the assignment over.
 
-use super::{Driver, Out, assignment_bytes, hex};
+use super::jobs::assignment_bytes;
+use super::{Driver, Out, hex};
 use crate::error::TransportError;
 use crate::frame::{Frame, FrameType};
 use crate::record::{CodedInputs, CodedShard, JobRecord};
