@@ -5,10 +5,12 @@
 //! Fragment j of shard i is held by worker `(i·r + r + j) mod n` (n workers, r per
 //! shard), so none is held by the shard's own workers.
 
+use crate::envelope::JobId;
 use crate::error::ProtocolError;
 use crate::fragments::{SignedFragment, fragment_commitment};
 use crate::inputs::{ShardSecrets, code_shard, rebuild_shard};
 use tutti_crypto::erasure::{ErasureParams, Fragment, FragmentDigest};
+use tutti_crypto::identity::WorkerIdentity;
 
 /// Every shard's coded inputs.
 #[derive(Clone, Debug)]
@@ -75,20 +77,37 @@ impl CodedShards {
         fragment_commitment(&self.digests[shard], self.lens[shard] as u64)
     }
 
-    /// Asks every holder of `shard` for its fragment (`hand_out(holder, fragment)` is what
-    /// that holder hands out, signed, or `None` when it does not answer) and rebuilds the
-    /// shard's secrets from any k good ones, naming the holders of bad ones.
+    /// Asks every holder of `shard` for its fragment and rebuilds the shard's secrets from
+    /// any k good ones, naming the holders of bad ones. `holder(worker)` says how a holder
+    /// answers: `None` when it does not, else its identity and whether it corrupts what it
+    /// hands out (adversarial testing); each answer is sealed over the shard's commitment.
     pub fn gather(
         &self,
         shard: usize,
-        mut hand_out: impl FnMut(usize, &Fragment) -> Option<SignedFragment>,
+        job_id: JobId,
+        mut holder: impl FnMut(usize) -> Option<(WorkerIdentity, bool)>,
     ) -> Result<Gathered, ProtocolError> {
+        let commitment = self.commitment(shard);
         let mut got = Vec::new();
         let mut signed = Vec::new();
         for (j, h) in self.holders[shard].iter().enumerate() {
-            let Some(f) = hand_out(*h, &self.fragments[shard][j]) else {
+            let Some((identity, corrupts)) = holder(*h) else {
                 continue;
             };
+            let fragment = &self.fragments[shard][j];
+            let mut bytes = fragment.bytes.clone();
+            if let (true, Some(b)) = (corrupts, bytes.first_mut()) {
+                *b ^= 0x5a;
+            }
+            let f = SignedFragment::seal(
+                &identity,
+                job_id,
+                shard as u32,
+                fragment.index,
+                self.lens[shard] as u64,
+                commitment,
+                bytes,
+            );
             got.push(Fragment {
                 index: f.index,
                 bytes: f.bytes.clone(),

@@ -20,7 +20,6 @@ use tutti_protocol::aggregator::coordinator::{
 use tutti_protocol::aggregator::journal::MemoryJournal;
 use tutti_protocol::blame::BlameCertificate;
 use tutti_protocol::coded::CodedShards;
-use tutti_protocol::fragments::SignedFragment;
 use tutti_protocol::inputs::ShardSecrets;
 use tutti_protocol::proof::Proof;
 use tutti_protocol::runner::{aggregator_job_key, shard_key};
@@ -578,31 +577,16 @@ impl<'a> Sim<'a> {
         let Some(coded) = self.coded.as_ref() else {
             return Some(inputs(self.job, &self.secret, shard));
         };
-        let (commitment, len) = (coded.commitment(shard), coded.lens[shard] as u64);
         let (nodes, sc, job_id) = (&self.nodes, self.sc, self.setup.job_id);
         let gathered = coded
-            .gather(shard, |h, f| {
+            .gather(shard, job_id, |h| {
                 let node = &nodes[h];
-                if node.dead || node.silent || !node.connected {
-                    return None;
-                }
-                let mut bytes = f.bytes.clone();
                 let corrupts = matches!(
                     sc.byzantine[h].map(|b| b.strategy),
                     Some(Strategy::CorruptFragment)
                 );
-                if let (true, Some(b)) = (corrupts, bytes.first_mut()) {
-                    *b ^= 0x5a;
-                }
-                Some(SignedFragment::seal(
-                    &node.identity,
-                    job_id,
-                    shard as u32,
-                    f.index,
-                    len,
-                    commitment,
-                    bytes,
-                ))
+                (!node.dead && !node.silent && node.connected)
+                    .then(|| (node.identity.clone(), corrupts))
             })
             .ok()?;
         let digests = coded.digests[shard].clone();

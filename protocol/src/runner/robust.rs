@@ -12,7 +12,6 @@ use crate::coded::{CodedShards, Gathered};
 use crate::envelope::Envelope;
 use crate::envelope::JobId;
 use crate::error::ProtocolError;
-use crate::fragments::SignedFragment;
 use crate::inputs::ShardSecrets;
 use crate::keys::Preprocessed;
 use crate::layout::ShardWitness;
@@ -489,28 +488,11 @@ fn gather(
     nodes: &[Node],
     job_id: JobId,
 ) -> Result<Gathered, ProtocolError> {
-    let commitment = coded.commitment(shard);
-    let len = coded.lens[shard] as u64;
-    coded.gather(shard, |h, f| {
+    coded.gather(shard, job_id, |h| {
         let node = &nodes[h];
-        if node.dead || node.silent {
-            return None;
-        }
-        let mut bytes = f.bytes.clone();
         let corrupts = node
             .fault
             .is_some_and(|s| s.fault == Fault::CorruptFragment);
-        if let (true, Some(b)) = (corrupts, bytes.first_mut()) {
-            *b ^= 0x5a;
-        }
-        Some(SignedFragment::seal(
-            &node.identity,
-            job_id,
-            shard as u32,
-            f.index,
-            len,
-            commitment,
-            bytes,
-        ))
+        (!node.dead && !node.silent).then(|| (node.identity.clone(), corrupts))
     })
 }
