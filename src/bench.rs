@@ -31,6 +31,7 @@ use tutti_protocol::keys::{
     FIXED_POLYS, Preprocessed, ShardProvingKey, preprocess, quotient_coset,
 };
 use tutti_protocol::layout::{Shape, ShardWitness, ShardedCircuit};
+use tutti_protocol::runner::robust::{JobOptions, run_job};
 use tutti_protocol::runner::{Clock, RunOptions, RunReport, run_in_process};
 use tutti_protocol::verifier::verify;
 use tutti_protocol::worker::{ShardInputs, ShardProver};
@@ -63,6 +64,9 @@ pub struct BenchRow {
     pub single_ms_n: f64,
     pub single_ms_t: f64,
     pub worker_ms_max: f64,
+    /// The median worker: with M noisy samples the maximum also measures the noise, the
+    /// median is the typical worker.
+    pub worker_ms_median: f64,
     pub aggregator_ms: f64,
     pub speedup: f64,
     pub ideal_speedup: f64,
@@ -73,6 +77,12 @@ pub struct BenchRow {
     pub proof_bytes: usize,
     pub bytes_per_worker: usize,
     pub worker_peak_rss_mb: f64,
+    /// The same job through the robust path (signed envelopes, the coordinator's
+    /// directives): bytes one worker sends and receives, largest over workers.
+    pub bytes_per_worker_signed: usize,
+    /// The coordinator's compute time in that robust run (signature checks, journal,
+    /// fencing and the aggregator inside).
+    pub coordinator_ms: f64,
 }
 
 struct StdClock(Instant);
@@ -80,6 +90,26 @@ struct StdClock(Instant);
 impl Clock for StdClock {
     fn now_nanos(&self) -> u64 {
         self.0.elapsed().as_nanos() as u64
+    }
+}
+
+/// Every prover this process times (single machine at N and at T, each worker in turn,
+/// the floor) should meet the allocator in the same state. By default glibc serves large
+/// blocks with `mmap` and hands freed heap back to the kernel, so whichever prover runs
+/// after a big free pays the page faults of touching fresh memory again: in a 16384-row,
+/// 8-shard run the first two workers took 9 % longer than the others for that reason
+/// alone. Keeping freed memory in the heap (no `mmap`, no trimming) removes that order
+/// effect; a worker process proving shard after shard sees the same steady state.
+fn steady_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes glibc's allocation policy; it is called before this
+    // command allocates anything large and touches no memory itself.
+    unsafe {
+        let no_mmap = libc::mallopt(libc::M_MMAP_MAX, 0);
+        let no_trim = libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        if no_mmap != 1 || no_trim != 1 {
+            tracing::warn!("could not set the allocator policy; timings may depend on run order");
+        }
     }
 }
 
@@ -96,6 +126,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     if let Some(file) = &a.worker_child {
         return worker_child(file);
     }
+    steady_allocator();
     anyhow::ensure!(a.reps >= 1, "--reps must be at least 1");
     let ms: Vec<usize> = if a.sweep {
         SWEEP.to_vec()
@@ -122,7 +153,7 @@ fn print_table(shape: Shape, r: &BenchRow, header: bool) {
             shape.shard_gates
         );
         println!(
-            "{:>4} {:>9} {:>10} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7} {:>7}",
+            "{:>4} {:>9} {:>10} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7}",
             "M",
             "N",
             "single@N",
@@ -137,11 +168,13 @@ fn print_table(shape: Shape, r: &BenchRow, header: bool) {
             "verify",
             "proof",
             "B/wkr",
+            "signed",
+            "coord",
             "RSS MB"
         );
     }
     println!(
-        "{:>4} {:>9} {:>10.1} {:>9.1} {:>9.1} {:>7.2} {:>8.2} {:>8.2} {:>8.1} {:>8.3} {:>6.3} {:>7.3} {:>6} {:>7} {:>7.1}",
+        "{:>4} {:>9} {:>10.1} {:>9.1} {:>9.1} {:>7.2} {:>8.2} {:>8.2} {:>8.1} {:>8.3} {:>6.3} {:>7.3} {:>6} {:>7} {:>7} {:>7.2} {:>7.1}",
         shape.shards,
         shape.shards * shape.shard_gates,
         r.single_ms_n,
@@ -156,6 +189,8 @@ fn print_table(shape: Shape, r: &BenchRow, header: bool) {
         r.verify_ms,
         r.proof_bytes,
         r.bytes_per_worker,
+        r.bytes_per_worker_signed,
+        r.coordinator_ms,
         r.worker_peak_rss_mb
     );
 }
@@ -232,6 +267,9 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
     let job = prepare(shape, gates, &srs)?;
     let (report, worker_nanos, aggregator_nanos) = prove(&job, reps)?;
     let worker_ms_max = ms_of_nanos(worker_nanos.iter().copied().max().unwrap_or(0));
+    let mut sorted = worker_nanos.clone();
+    sorted.sort_unstable();
+    let worker_ms_median = ms_of_nanos(sorted[sorted.len() / 2]);
     tracing::debug!(?worker_nanos, "per-worker nanoseconds");
     let aggregator_ms = ms_of_nanos(aggregator_nanos);
     let vk = &job.pre.aggregator.vk;
@@ -251,6 +289,27 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         .max()
         .unwrap_or(0);
 
+    tracing::info!(m, t, "bench: the same job through the robust (signed) path");
+    let robust = run_job(
+        &job.pre,
+        job.witnesses.clone(),
+        &job.public_inputs,
+        &JobOptions::default(),
+        &StdClock(Instant::now()),
+    )?;
+    anyhow::ensure!(
+        robust.proof.is_some(),
+        "the robust bench job failed: {:?}",
+        robust.error
+    );
+    let bytes_per_worker_signed = robust
+        .traffic
+        .iter()
+        .map(|t| t.sent + t.received)
+        .max()
+        .unwrap_or(0);
+    let coordinator_ms = ms_of_nanos(robust.aggregator_nanos);
+
     tracing::info!(m, t, "bench: MSM and FFT floor at T = {t}");
     let floor_ms_t = floor_ms(t)?;
     tracing::info!(m, t, "bench: worker peak memory (child process)");
@@ -261,6 +320,7 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         single_ms_n: round(single_ms_n, 3),
         single_ms_t: round(single_ms_t, 3),
         worker_ms_max: round(worker_ms_max, 3),
+        worker_ms_median: round(worker_ms_median, 3),
         aggregator_ms: round(aggregator_ms, 3),
         speedup: round(single_ms_n / denom, 3),
         ideal_speedup: round(single_ms_n / single_ms_t, 3),
@@ -271,6 +331,8 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         proof_bytes,
         bytes_per_worker,
         worker_peak_rss_mb: round(worker_peak_rss_mb, 2),
+        bytes_per_worker_signed,
+        coordinator_ms: round(coordinator_ms, 3),
     })
 }
 

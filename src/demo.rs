@@ -96,6 +96,7 @@ pub fn run(
         tuning: tuning.clone(),
         max_bulk: 1 << 30,
         erasure,
+        strict_share_checks: false,
     };
     let rt = runtime()?;
     let (outcome, counters, wall) = rt.block_on(async {

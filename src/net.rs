@@ -126,6 +126,7 @@ pub fn aggregator(config: &Path) -> Result<()> {
         tuning: tuning(c.idle_timeout_ms),
         max_bulk: c.max_submission_mib << 20,
         erasure: c.erasure(config)?,
+        strict_share_checks: c.strict_share_checks,
     };
     let rt = runtime()?;
     rt.block_on(async {

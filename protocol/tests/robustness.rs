@@ -5,6 +5,7 @@
 mod common;
 
 use tutti_protocol::ProtocolError;
+use tutti_protocol::aggregator::AggregatorOptions;
 use tutti_protocol::aggregator::coordinator::ReassignReason;
 use tutti_protocol::runner::{Fault, FaultSpec, JobOptions, JobReport, NoClock, run_job};
 use tutti_protocol::verifier::verify;
@@ -499,6 +500,7 @@ fn envelope_checks_and_fencing() {
         workers: ids.iter().map(|i| i.id()).collect(),
         shard_inputs: (0..2).map(|s| inputs(s).digest()).collect(),
         replicas: 1,
+        options: AggregatorOptions::default(),
     })
     .unwrap();
     coord.start();

@@ -9,15 +9,26 @@ use std::sync::Arc;
 use tutti_crypto::G1Affine;
 use tutti_protocol::aggregator::{Aggregator, AggregatorEvent, AggregatorOptions};
 use tutti_protocol::messages::WorkerMessage;
+use tutti_protocol::proof::Proof;
 use tutti_protocol::runner::{aggregator_job_key, shard_key};
+use tutti_protocol::verifier::verify;
 use tutti_protocol::worker::{ShardInputs, Worker};
 use tutti_protocol::{Fr, ProtocolError};
 
 /// Drives workers and aggregator, letting `tamper` rewrite any worker message.
 fn drive(
     job: &common::Job,
-    mut tamper: impl FnMut(usize, &mut WorkerMessage, &[Vec<WorkerMessage>]),
+    tamper: impl FnMut(usize, &mut WorkerMessage, &[Vec<WorkerMessage>]),
 ) -> Result<(), ProtocolError> {
+    drive_with(job, AggregatorOptions::default(), tamper).map(|_| ())
+}
+
+/// [`drive`] with chosen aggregator options; returns the emitted proof.
+fn drive_with(
+    job: &common::Job,
+    options: AggregatorOptions,
+    mut tamper: impl FnMut(usize, &mut WorkerMessage, &[Vec<WorkerMessage>]),
+) -> Result<Proof, ProtocolError> {
     let m = job.pre.aggregator.vk.shape.shards;
     let secret = [3u8; 32];
     let mut workers: Vec<Worker> = (0..m)
@@ -34,7 +45,7 @@ fn drive(
         Arc::new(job.pre.aggregator.clone()),
         job.public_inputs.clone(),
         aggregator_job_key(&secret),
-        AggregatorOptions::default(),
+        options,
     )?;
     // history[round-1][shard]: honest messages seen so far, for "another shard's" lies.
     let mut history: Vec<Vec<WorkerMessage>> = vec![Vec::new(); 5];
@@ -53,7 +64,7 @@ fn drive(
                 AggregatorEvent::Send { shard, message } => {
                     pending.push((shard, workers[shard].handle(&message)?))
                 }
-                AggregatorEvent::ProofReady(_) => return Ok(()),
+                AggregatorEvent::ProofReady(proof) => return Ok(*proof),
                 AggregatorEvent::Failed(e) => return Err(e),
             }
         }
@@ -68,7 +79,10 @@ fn bump(p: &G1Affine) -> G1Affine {
 fn honest_workers_are_never_refused() {
     for seed in 0..3 {
         let job = common::random_job(4, 16, seed);
-        drive(&job, |_, _, _| {}).unwrap();
+        for options in [AggregatorOptions::default(), strict()] {
+            let proof = drive_with(&job, options, |_, _, _| {}).unwrap();
+            verify(&job.pre.aggregator.vk, &job.public_inputs, &proof).unwrap();
+        }
     }
 }
 
@@ -89,27 +103,67 @@ fn wrong_evaluation_breaks_the_local_identity() {
     }
 }
 
+fn strict() -> AggregatorOptions {
+    AggregatorOptions {
+        strict_share_checks: true,
+        ..AggregatorOptions::default()
+    }
+}
+
 #[test]
 fn bad_openings_are_named() {
     let job = common::random_job(4, 16, 12);
-    // A wrong proof point.
-    let err = drive(&job, |i, msg, _| {
-        if let (2, WorkerMessage::Openings { at_x, .. }) = (i, msg) {
-            *at_x = bump(at_x);
+    for options in [AggregatorOptions::default(), strict()] {
+        // A wrong proof point, at x or at ω_X·x.
+        for shifted in [false, true] {
+            let err = drive_with(&job, options, |i, msg, _| {
+                if let (2, WorkerMessage::Openings { at_x, at_shifted_x }) = (i, msg) {
+                    let p = if shifted { at_shifted_x } else { at_x };
+                    *p = bump(p);
+                }
+            })
+            .unwrap_err();
+            assert!(
+                matches!(err, ProtocolError::ShareRejected { shard: 2, .. }),
+                "{err}"
+            );
         }
-    })
-    .unwrap_err();
-    assert!(
-        matches!(err, ProtocolError::ShareRejected { shard: 2, .. }),
-        "{err}"
-    );
-    // The opening of another shard.
-    let err = drive(&job, |i, msg, hist| {
-        if let (1, WorkerMessage::Openings { .. }, Some(other)) = (i, &msg, hist[4].first()) {
-            *msg = other.clone();
+        // The opening of another shard.
+        let err = drive_with(&job, options, |i, msg, hist| {
+            if let (1, WorkerMessage::Openings { .. }, Some(other)) = (i, &msg, hist[4].first()) {
+                *msg = other.clone();
+            }
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, ProtocolError::ShareRejected { shard: 1, .. }),
+            "{err}"
+        );
+    }
+}
+
+/// Two colluding workers move their opening proofs by +G and −G: every share they send
+/// is wrong, but the sum the proof carries is not. By default the proof's own
+/// verification is the batch, so the same valid proof is emitted and nobody is named;
+/// strict mode checks each share under private weights and names the first of them.
+#[test]
+fn openings_that_cancel_give_a_valid_proof_and_strict_mode_names_them() {
+    let job = common::random_job(4, 16, 14);
+    let cancel = |i: usize, msg: &mut WorkerMessage, _: &[Vec<WorkerMessage>]| {
+        if let WorkerMessage::Openings { at_x, .. } = msg {
+            let g = G1Affine::generator().into_group();
+            match i {
+                1 => *at_x = (at_x.into_group() + g).into_affine(),
+                3 => *at_x = (at_x.into_group() - g).into_affine(),
+                _ => {}
+            }
         }
-    })
-    .unwrap_err();
+    };
+    let proof = drive_with(&job, AggregatorOptions::default(), cancel).unwrap();
+    verify(&job.pre.aggregator.vk, &job.public_inputs, &proof).unwrap();
+    let honest = drive_with(&job, AggregatorOptions::default(), |_, _, _| {}).unwrap();
+    assert_eq!(proof, honest, "the colluders' sum is the honest sum");
+    let err = drive_with(&job, strict(), cancel).unwrap_err();
     assert!(
         matches!(err, ProtocolError::ShareRejected { shard: 1, .. }),
         "{err}"

@@ -21,6 +21,7 @@ fn forced() -> RunOptions {
         worker_checks: false,
         aggregator: AggregatorOptions {
             skip_share_checks: true,
+            ..AggregatorOptions::default()
         },
         ..RunOptions::default()
     }

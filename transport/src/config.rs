@@ -20,6 +20,7 @@
 //! idle_timeout_ms = 5000              # optional
 //! max_submission_mib = 1024           # optional
 //! erasure = "2+1"                     # optional: code shard inputs over the workers
+//! strict_share_checks = false         # optional: weigh every share even when the proof verifies
 //! ```
 //!
 //! `worker.toml`:
@@ -101,6 +102,11 @@ pub struct AggregatorConfig {
     /// aggregator keeps each job's witness until the job ends).
     #[serde(default)]
     pub erasure: Option<String>,
+    /// Check every share under private random weights even when the proof verifies
+    /// (names colluding workers whose wrong openings cancel; about twice the round-5
+    /// work of the aggregator).
+    #[serde(default)]
+    pub strict_share_checks: bool,
 }
 
 /// `worker.toml`, as read.

@@ -129,6 +129,7 @@ impl Net {
             tuning: tuning(),
             max_bulk: MAX_BULK,
             erasure: None,
+            strict_share_checks: false,
         };
         let node = AggregatorNode::bind(settings).expect("bind");
         let addr = node.local_addr().expect("addr");

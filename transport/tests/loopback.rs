@@ -121,6 +121,7 @@ async fn cluster(shape: Shape, n: usize, spares: usize, options: Options) -> Clu
         tuning: tuning.clone(),
         max_bulk: 1 << 28,
         erasure: options.erasure,
+        strict_share_checks: false,
     };
     let node = AggregatorNode::bind(settings).expect("bind");
     let addr = node.local_addr().expect("addr");

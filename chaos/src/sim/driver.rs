@@ -14,6 +14,7 @@ use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::{WorkerId, WorkerIdentity};
 use tutti_crypto::scalars::derive_key;
 use tutti_protocol::ProtocolError;
+use tutti_protocol::aggregator::AggregatorOptions;
 use tutti_protocol::aggregator::coordinator::{
     Coordinator, CoordinatorEvent, JobSetup, ReassignReason,
 };
@@ -199,6 +200,7 @@ impl<'a> Sim<'a> {
             workers: ids,
             shard_inputs: digests,
             replicas: 1,
+            options: AggregatorOptions::default(),
         };
         let journal = MemoryJournal::new();
         let coord = Coordinator::new(setup.clone())?.with_journal(Box::new(journal.clone()));

@@ -34,6 +34,15 @@ pub struct AggregatorOptions {
     /// witness reaches the final verification. The final verification always runs, and
     /// a proof that fails it is never emitted.
     pub skip_share_checks: bool,
+    /// Check every worker's round-5 openings under private random weights even when the
+    /// proof verifies. Off (the default), the proof's own verification is the optimistic
+    /// batch: it is the unit-weight sum of every share equation plus the Y-side, so any
+    /// wrong share that changes the proof makes it fail, and only then are the shares
+    /// checked one by one (weighted, then bisected) to name the worker. What strict mode
+    /// adds: naming colluding workers whose wrong openings cancel exactly in the sum
+    /// (the emitted proof is the same valid proof either way), at about twice the
+    /// aggregator's round-5 work.
+    pub strict_share_checks: bool,
 }
 
 /// What the aggregator asks its driver to do.
@@ -494,9 +503,12 @@ impl Aggregator {
         let mut scalars = powers_of(self.nu, OPENED_AT_X);
         scalars.extend([mu, mu * mu, mu * mu * mu]);
         let folded = linear_combination(&refs, &scalars);
-        let (_, open_y) = open(&key.y_powers, &folded, self.y)?;
         let omega_y = key.vk.shape.y_domain().group_gen();
-        let (_, open_y_shift) = open(&key.y_powers, &self.w_coeffs, omega_y * self.y)?;
+        let (at_y, at_shifted_y) = rayon::join(
+            || open(&key.y_powers, &folded, self.y),
+            || open(&key.y_powers, &self.w_coeffs, omega_y * self.y),
+        );
+        let (open_y, open_y_shift) = (at_y?.1, at_shifted_y?.1);
         let pts = G1Projective::normalize_batch(&[open_y, open_y_shift]);
         self.proof.open_y = pts[0];
         self.proof.open_y_shift = pts[1];
@@ -545,11 +557,12 @@ impl Aggregator {
         };
         let verification = verification_batch(&key.vk, &self.public_inputs, &self.proof)
             .map_err(|e| rejected(e, &self.proof))?;
-        // One multi-pairing for the whole round when everyone is honest: the shares and
-        // the proof's own equation, the latter under a private random weight ρ ≠ 0. If
-        // the shares hold, the folded product is the proof's product to the power ρ, so
-        // it is 1 exactly when the proof verifies; the proof is never emitted otherwise.
-        let mut folded = if checks {
+        // One multi-pairing for the whole round when everyone is honest: the proof's own
+        // equation (the unit-weight sum of every share), and in strict mode the weighted
+        // shares too, the proof then under a private random weight ρ ≠ 0. If the shares
+        // hold, the folded product is the proof's product to the power ρ, so it is 1
+        // exactly when the proof verifies; the proof is never emitted otherwise.
+        let mut folded = if checks && self.options.strict_share_checks {
             self.share_batch(&openings, &weights)
         } else {
             PairingBatch::new()

@@ -94,10 +94,19 @@ pub fn y_quotient(
     // Z_Y on the coset takes four values: offset^M·(ω_4M^M)^j.
     let offset_m = coset_offset().pow([m as u64]);
     let fourth = coset.group_gen().pow([m as u64]);
-    let mut zy_inv: Vec<Fr> = (0..4u64)
+    let zy: Vec<Fr> = (0..4u64)
         .map(|j| offset_m * fourth.pow([j]) - Fr::one())
         .collect();
+    let mut zy_inv = zy.clone();
     ark_ff::batch_inversion(&mut zy_inv);
+    // R_0(Y) = Z_Y(Y)/(M·(Y − 1)) on the coset: one batched inversion for every point.
+    let m_fr = Fr::from(m as u64);
+    let mut r_first: Vec<Fr> = points.iter().map(|p| m_fr * (*p - Fr::one())).collect();
+    ark_ff::batch_inversion(&mut r_first);
+    r_first
+        .iter_mut()
+        .enumerate()
+        .for_each(|(j, r)| *r *= zy[j % 4]);
     let evals: Vec<Fr> = (0..n)
         .into_par_iter()
         .map(|j| {
@@ -115,7 +124,7 @@ pub fn y_quotient(
                 l_last,
                 w: w[j],
                 w_next: w[(j + 4) % n],
-                r_first: lagrange_at(&dy, 0, points[j]),
+                r_first: r_first[j],
             };
             let g = combined_constraint(&inputs, ch, omega_last);
             let hx = v(H_INDEX) + xn * v(H_INDEX + 1) + xn2 * v(H_INDEX + 2);

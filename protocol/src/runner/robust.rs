@@ -5,6 +5,7 @@
 
 use super::faults::{Fault, FaultSpec, corrupt, resign};
 use super::{Clock, Traffic, aggregator_job_key, shard_key};
+use crate::aggregator::AggregatorOptions;
 use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, JobSetup, ReassignReason};
 use crate::aggregator::journal::MemoryJournal;
 use crate::blame::BlameCertificate;
@@ -191,6 +192,7 @@ pub fn run_job(
         workers: ids.clone(),
         shard_inputs: digests.clone(),
         replicas: r,
+        options: AggregatorOptions::default(),
     };
     let mut coord = Coordinator::new(setup.clone())?.with_journal(Box::new(journal.clone()));
     coord.start();

@@ -59,6 +59,11 @@ pub struct AggregatorSettings {
     /// inputs are rebuilt from any k holders. `None`: the aggregator keeps the witness
     /// for the job's lifetime.
     pub erasure: Option<tutti_crypto::erasure::ErasureParams>,
+    /// Check every worker's round-5 openings under private random weights even when the
+    /// proof verifies (see `AggregatorOptions::strict_share_checks`): also names
+    /// colluding workers whose wrong openings cancel, at about twice the aggregator's
+    /// round-5 work.
+    pub strict_share_checks: bool,
 }
 
 /// A bound aggregator, ready to run.

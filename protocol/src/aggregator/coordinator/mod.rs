@@ -151,6 +151,8 @@ pub struct JobSetup {
     /// by round, so a disagreement is caught before anything enters the transcript; a
     /// majority wins and a spare arbitrates a tie.
     pub replicas: usize,
+    /// The inner aggregator's checks (strict share checks or not).
+    pub options: AggregatorOptions,
 }
 
 /// The robust aggregator of one job.
@@ -158,6 +160,7 @@ pub struct Coordinator {
     key: Arc<AggregatorKey>,
     public_inputs: Vec<Fr>,
     job_key: [u8; 32],
+    options: AggregatorOptions,
     job_id: JobId,
     context: [u8; 32],
     allowed: HashSet<WorkerId>,
@@ -197,6 +200,7 @@ impl Coordinator {
             workers,
             shard_inputs,
             replicas,
+            options,
         } = setup;
         let m = key.vk.shape.shards;
         let r = replicas.max(1);
@@ -216,12 +220,7 @@ impl Coordinator {
                 available: workers.len(),
             });
         }
-        let inner = Aggregator::new(
-            key.clone(),
-            public_inputs.clone(),
-            job_key,
-            AggregatorOptions::default(),
-        )?;
+        let inner = Aggregator::new(key.clone(), public_inputs.clone(), job_key, options)?;
         let context = job_context(&key.vk, &public_inputs);
         let slots = workers[..m * r]
             .chunks(r)
@@ -240,6 +239,7 @@ impl Coordinator {
             key,
             public_inputs,
             job_key,
+            options,
             job_id,
             context,
             allowed: distinct,

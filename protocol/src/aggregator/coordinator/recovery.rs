@@ -399,7 +399,7 @@ impl Coordinator {
             self.key.clone(),
             self.public_inputs.clone(),
             self.job_key,
-            AggregatorOptions::default(),
+            self.options,
         )?;
         let mut last = vec![None; self.slots.len()];
         for r in 0..upto {

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use tutti_crypto::identity::WorkerId;
+use tutti_protocol::aggregator::AggregatorOptions;
 use tutti_protocol::aggregator::coordinator::{Coordinator, JobSetup};
 use tutti_protocol::aggregator::journal::JournalEntry;
 use tutti_protocol::assignment::ShardAssignment;
@@ -280,6 +281,10 @@ impl Driver {
             workers: record.workers.clone(),
             shard_inputs: record.digests.clone(),
             replicas: record.replicas.max(1) as usize,
+            options: AggregatorOptions {
+                strict_share_checks: self.strict_share_checks,
+                ..AggregatorOptions::default()
+            },
         };
         let journal = Box::new(self.store.journal(&id)?);
         let resumed = resume.is_some();

@@ -146,6 +146,8 @@ pub struct Driver {
     grace: Duration,
     /// Erasure-code each job's shard inputs over its workers.
     erasure: Option<ErasureParams>,
+    /// Check every share under private weights even when the proof verifies.
+    strict_share_checks: bool,
     /// After a restart workers first notice the old connection is dead (a stateless
     /// reset, or at worst an idle timeout that loss can stretch), then reconnect: they
     /// get longer.
@@ -177,6 +179,7 @@ impl Driver {
             round_timeout: settings.round_timeout,
             grace: settings.reconnect_grace,
             erasure: settings.erasure,
+            strict_share_checks: settings.strict_share_checks,
             resume_grace: settings
                 .reconnect_grace
                 .max(settings.tuning.idle_timeout * 3 + Duration::from_secs(2)),
