@@ -442,12 +442,25 @@ impl Coordinator {
             tracing::warn!(worker = %from, "bad signature (or answers to challenges never sent)");
             return MessageOutcome::Ignored(BadSignature);
         }
-        self.handle_envelope(env)
+        // Built with this job's id and context, and its signature just checked.
+        self.handle_authentic(env)
     }
 
     /// Takes one full signed envelope (already parsed); journals it when it changed the
     /// coordinator's state.
     pub fn handle_envelope(&mut self, env: Envelope) -> MessageOutcome {
+        if self.done {
+            return MessageOutcome::Ignored(IgnoreReason::JobOver);
+        }
+        if env.job_id != self.job_id || env.context != self.context || !env.signature_valid() {
+            return MessageOutcome::Ignored(IgnoreReason::BadSignature);
+        }
+        self.handle_authentic(env)
+    }
+
+    /// [`Self::handle_envelope`] for an envelope whose job, context and signature were
+    /// checked (each ed25519 verification is checked once).
+    fn handle_authentic(&mut self, env: Envelope) -> MessageOutcome {
         let entry = JournalEntry::Message {
             from: env.worker,
             wire: env.wire_bytes(),
@@ -465,9 +478,6 @@ impl Coordinator {
             return MessageOutcome::Ignored(JobOver);
         }
         let shard = env.shard as usize;
-        if env.job_id != self.job_id || env.context != self.context || !env.signature_valid() {
-            return MessageOutcome::Ignored(BadSignature);
-        }
         if self
             .audit
             .is_some_and(|(a, s)| a == env.worker && s == shard)
