@@ -32,7 +32,7 @@ use tutti_protocol::keys::{
 };
 use tutti_protocol::layout::{Shape, ShardWitness, ShardedCircuit};
 use tutti_protocol::runner::robust::{JobOptions, run_job};
-use tutti_protocol::runner::{Clock, RunOptions, RunReport, run_in_process};
+use tutti_protocol::runner::{Clock, RunOptions, RunReport, Traffic, run_in_process};
 use tutti_protocol::verifier::verify;
 use tutti_protocol::worker::{ShardInputs, ShardProver};
 
@@ -111,6 +111,15 @@ fn steady_allocator() {
             tracing::warn!("could not set the allocator policy; timings may depend on run order");
         }
     }
+}
+
+/// Bytes sent and received by the worker that sent and received most.
+fn busiest_worker_bytes(traffic: &[Traffic]) -> usize {
+    traffic
+        .iter()
+        .map(|t| t.sent + t.received)
+        .max()
+        .unwrap_or(0)
 }
 
 fn ms_of_nanos(n: u64) -> f64 {
@@ -282,12 +291,7 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
     verify_ns.sort_unstable();
     let verify_ms = ms_of_nanos(verify_ns[VERIFY_REPS / 2]);
     let proof_bytes = report.proof.to_bytes().len();
-    let bytes_per_worker = report
-        .traffic
-        .iter()
-        .map(|t| t.sent + t.received)
-        .max()
-        .unwrap_or(0);
+    let bytes_per_worker = busiest_worker_bytes(&report.traffic);
 
     tracing::info!(m, t, "bench: the same job through the robust (signed) path");
     let robust = run_job(
@@ -302,12 +306,7 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         "the robust bench job failed: {:?}",
         robust.error
     );
-    let bytes_per_worker_signed = robust
-        .traffic
-        .iter()
-        .map(|t| t.sent + t.received)
-        .max()
-        .unwrap_or(0);
+    let bytes_per_worker_signed = busiest_worker_bytes(&robust.traffic);
     let coordinator_ms = ms_of_nanos(robust.aggregator_nanos);
 
     tracing::info!(m, t, "bench: MSM and FFT floor at T = {t}");

@@ -135,6 +135,7 @@ pub fn aggregator(config: &Path) -> Result<()> {
             addr = %node.local_addr()?,
             %fingerprint,
             workers = c.workers.len(),
+            strict_share_checks = c.strict_share_checks,
             "aggregator listening"
         );
         node.run(shutdown_signal()).await

@@ -277,7 +277,12 @@ fn four_worker_processes_prove_and_bad_peers_are_turned_away() {
 fn a_killed_worker_is_replaced_by_a_spare() {
     let dir = tempfile::tempdir().expect("tempdir");
     let c = Cluster::new(dir.path(), 4, 4096, 5, 1);
+    // This cluster's aggregator also weighs every share (strict share checks).
+    let config = dir.path().join("aggregator.toml");
+    let text = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(&config, format!("{text}strict_share_checks = true\n")).expect("write");
     let agg = c.aggregator();
+    agg.wait_for("strict_share_checks=true", 1, Duration::from_secs(60));
     let mut workers: Vec<Proc> = (0..4).map(|k| c.worker(k)).collect();
     agg.wait_for("authenticated", 4, Duration::from_secs(60));
     // The fifth to connect is the spare.
@@ -360,6 +365,11 @@ fn misconfigurations_are_refused_with_a_readable_reason() {
             "bad erasure code",
             format!("{good}erasure = \"two\"\n"),
             &["erasure", "k+m"],
+        ),
+        (
+            "strict share checks not a boolean",
+            format!("{good}strict_share_checks = \"yes\"\n"),
+            &["strict_share_checks"],
         ),
         ("not TOML", "listen = [".to_string(), &["aggregator.toml"]),
     ];
