@@ -148,3 +148,29 @@ pub async fn silent_for(conn: &quinn::Connection, silence: Duration) {
         }
     }
 }
+
+/// A watchdog task that closes a connection once nothing has arrived on it for a while;
+/// dropping the guard stops it.
+#[derive(Debug)]
+pub struct SilenceWatchdog(tokio::task::JoinHandle<()>);
+
+impl SilenceWatchdog {
+    /// Closes `conn` (application code 3, `reason`) once [`silent_for`] resolves,
+    /// whatever its owner is awaiting at the time: a read of a half-sent stream or a
+    /// write then fails at once instead of waiting for QUIC's own idle timeout, which a
+    /// freeze stretches to seconds.
+    pub fn start(conn: &quinn::Connection, silence: Duration, reason: &'static str) -> Self {
+        let conn = conn.clone();
+        SilenceWatchdog(tokio::spawn(async move {
+            silent_for(&conn, silence).await;
+            tracing::warn!(?silence, "{reason}: closing the connection");
+            conn.close(3u32.into(), reason.as_bytes());
+        }))
+    }
+}
+
+impl Drop for SilenceWatchdog {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -6,7 +6,7 @@
 use crate::error::TransportError;
 use crate::frame::send_bulk;
 use crate::frame::{Frame, FrameType, read_frame, write_frame};
-use crate::peer::{PeerSettings, Session, SessionError, open_session, silent_for};
+use crate::peer::{PeerSettings, Session, SessionError, SilenceWatchdog, open_session};
 use crate::tls::PeerRole;
 use crate::wire::{
     FragmentDeposit, JobDirective, job_id_from_bytes, parse_assignment_frame,
@@ -167,15 +167,16 @@ impl WorkerNode {
             FrameType::FragmentRequest,
             FrameType::Goodbye,
         ];
-        let silence = self.settings.tuning.idle_timeout;
+        // Covers every await below, not only this loop's select: an assignment stream
+        // half-sent when the aggregator died, or a write, fails as soon as the
+        // connection is closed.
+        let _watchdog = SilenceWatchdog::start(
+            &conn,
+            self.settings.tuning.idle_timeout,
+            "nothing heard from the aggregator",
+        );
         loop {
             tokio::select! {
-                _ = silent_for(&conn, silence) => {
-                    conn.close(3u32.into(), b"nothing heard from the aggregator");
-                    return Err(TransportError::Connection(format!(
-                        "nothing heard from the aggregator for {silence:?}"
-                    )));
-                }
                 _ = shutdown.as_mut() => {
                     let _ = write_frame(&mut send, &Frame::new(FrameType::Goodbye, b"worker shutting down".to_vec())).await;
                     conn.close(0u32.into(), b"worker shutting down");
