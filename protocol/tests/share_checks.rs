@@ -71,6 +71,14 @@ fn drive_with(
     }
 }
 
+/// The error names `shard` as the worker whose share was refused.
+fn assert_names(err: &ProtocolError, shard: usize) {
+    assert!(
+        matches!(err, ProtocolError::ShareRejected { shard: s, .. } if *s == shard),
+        "expected shard {shard} to be named: {err}"
+    );
+}
+
 fn bump(p: &G1Affine) -> G1Affine {
     (p.into_group() + G1Affine::generator()).into_affine()
 }
@@ -96,10 +104,7 @@ fn wrong_evaluation_breaks_the_local_identity() {
             }
         })
         .unwrap_err();
-        assert!(
-            matches!(err, ProtocolError::ShareRejected { shard, .. } if shard == liar),
-            "{err}"
-        );
+        assert_names(&err, liar);
     }
 }
 
@@ -123,10 +128,7 @@ fn bad_openings_are_named() {
                 }
             })
             .unwrap_err();
-            assert!(
-                matches!(err, ProtocolError::ShareRejected { shard: 2, .. }),
-                "{err}"
-            );
+            assert_names(&err, 2);
         }
         // The opening of another shard.
         let err = drive_with(&job, options, |i, msg, hist| {
@@ -135,10 +137,7 @@ fn bad_openings_are_named() {
             }
         })
         .unwrap_err();
-        assert!(
-            matches!(err, ProtocolError::ShareRejected { shard: 1, .. }),
-            "{err}"
-        );
+        assert_names(&err, 1);
     }
 }
 
@@ -164,10 +163,7 @@ fn openings_that_cancel_give_a_valid_proof_and_strict_mode_names_them() {
     let honest = drive_with(&job, AggregatorOptions::default(), |_, _, _| {}).unwrap();
     assert_eq!(proof, honest, "the colluders' sum is the honest sum");
     let err = drive_with(&job, strict(), cancel).unwrap_err();
-    assert!(
-        matches!(err, ProtocolError::ShareRejected { shard: 1, .. }),
-        "{err}"
-    );
+    assert_names(&err, 1);
 }
 
 #[test]
@@ -185,10 +181,7 @@ fn commitment_from_another_shard_is_caught() {
         }
     })
     .unwrap_err();
-    assert!(
-        matches!(err, ProtocolError::ShareRejected { shard: 3, .. }),
-        "{err}"
-    );
+    assert_names(&err, 3);
 }
 
 #[test]
