@@ -330,6 +330,9 @@ fn bench_prints_every_key() {
         "proof_bytes",
         "bytes_per_worker",
         "worker_peak_rss_mb",
+        "worker_ms_median",
+        "bytes_per_worker_signed",
+        "coordinator_ms",
     ] {
         assert!(
             json[key].as_f64().is_some_and(|v| v > 0.0),
@@ -337,4 +340,13 @@ fn bench_prints_every_key() {
         );
     }
     assert_eq!(json["proof_bytes"], 993);
+    // Signing adds the envelopes: the robust path carries more than the bare messages.
+    let bare = json["bytes_per_worker"].as_u64().unwrap_or(0);
+    let signed = json["bytes_per_worker_signed"].as_u64().unwrap_or(0);
+    assert!(signed > bare, "{json}");
+    let (median, max) = (
+        json["worker_ms_median"].as_f64(),
+        json["worker_ms_max"].as_f64(),
+    );
+    assert!(median <= max, "{json}");
 }
