@@ -432,7 +432,8 @@ impl Aggregator {
         Ok(())
     }
 
-    /// Check 3, optimistic: every worker's two share claims with the aggregator-private
+    /// Check 3 under private weights (after the proof failed, in audit mode, or always
+    /// in strict mode): every worker's two share claims with the aggregator-private
     /// `weights` in one pairing batch — the same equation as
     /// [`tutti_crypto::kzg::batch_check_shares`] over [`Self::share_claims`], but with each
     /// worker commitment entering the batch's single MSM directly (weight `w·ν^j`) instead
