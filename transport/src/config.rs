@@ -103,8 +103,8 @@ pub struct AggregatorConfig {
     #[serde(default)]
     pub erasure: Option<String>,
     /// Check every share under private random weights even when the proof verifies
-    /// (names colluding workers whose wrong openings cancel; about twice the round-5
-    /// work of the aggregator).
+    /// (names colluding workers whose wrong openings cancel; an MSM of about 20·M more
+    /// points per proof).
     #[serde(default)]
     pub strict_share_checks: bool,
 }

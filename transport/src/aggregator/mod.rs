@@ -61,8 +61,8 @@ pub struct AggregatorSettings {
     pub erasure: Option<tutti_crypto::erasure::ErasureParams>,
     /// Check every worker's round-5 openings under private random weights even when the
     /// proof verifies (see `AggregatorOptions::strict_share_checks`): also names
-    /// colluding workers whose wrong openings cancel, at about twice the aggregator's
-    /// round-5 work.
+    /// colluding workers whose wrong openings cancel, for an MSM of about 20·M more
+    /// points per proof.
     pub strict_share_checks: bool,
 }
 
