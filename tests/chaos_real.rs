@@ -116,19 +116,16 @@ fn a_generated_scenario_and_a_partition_beyond_the_spares() {
 /// spare, the job failed. Fixed by deriving the reset key from the aggregator's key and
 /// a longer resume grace, and a liveness watchdog on both ends; three runs are tried.
 ///
-/// Ignored in CI: about one scenario in forty still failed after that fix. In each
-/// failure the frozen worker logged nothing at all after it was continued (no
-/// reconnection, not even its silence watchdog firing) while the restarted aggregator
-/// waited for it and, with no spare, failed the job with "not enough workers". The
-/// likely cause: the watchdog was one branch of the worker's select loop, so an await
-/// inside another branch (reading an Assignment stream the dead aggregator had half
-/// sent) ran without it until QUIC's idle timeout, stretched by the freeze. The watchdog
-/// is now a task beside the whole session that closes the connection; since then 99
-/// scenarios (33 runs) passed. That does not yet rule out a 1-in-40 failure, so the
-/// test stays out of CI for now. Run it with
-/// `cargo test --test chaos_real -- --ignored`.
+/// After that fix about one scenario in forty still failed: the frozen worker logged
+/// nothing at all after it was continued (no reconnection, not even its silence
+/// watchdog firing) while the restarted aggregator waited for it and, with no spare,
+/// failed the job with "not enough workers". The cause: the watchdog was one branch of
+/// the worker's select loop, so an await inside another branch (reading an Assignment
+/// stream the dead aggregator had half sent) ran without it until QUIC's idle timeout,
+/// stretched by the freeze. The watchdog is now a task beside the whole session that
+/// closes the connection; since then 198 scenarios (66 runs of this test) passed, where
+/// about five failures were expected before.
 #[test]
-#[ignore = "1 scenario in 40 failed before the session-wide watchdog; see the comment"]
 fn a_short_stall_across_an_aggregator_restart_costs_no_spare() {
     for seed in 0..3 {
         let scenario = RealScenario {
