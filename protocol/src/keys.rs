@@ -380,26 +380,35 @@ pub fn aggregator_key(
 }
 
 /// `L_0(X) = (X^T − 1)/(T·(X − 1))` on the quotient coset of size 4T.
-///
-/// `X^T` takes only four values on the coset (`offset^T·(ω_4T^T)^(k mod 4)`), so this
-/// costs one batched inversion and no per-point exponentiation.
 pub fn lagrange_first_on_coset(shape: Shape) -> Result<Vec<Fr>, ProtocolError> {
-    let t = shape.shard_gates;
-    let coset = quotient_coset(shape)?;
-    let offset_t = coset_offset().pow([t as u64]);
-    let fourth = coset.group_gen().pow([t as u64]);
+    Ok(first_lagrange_on_coset(
+        &quotient_coset(shape)?,
+        shape.shard_gates,
+    ))
+}
+
+/// The vanishing polynomial `X^n − 1` of the size-n subgroup on a coset of size 4n:
+/// it takes only four values there, `offset^n·(ω_4n^n)^k − 1` at point k (period 4).
+pub fn vanishing_on_coset(coset: &Domain, n: usize) -> [Fr; 4] {
+    let offset_n = coset.coset_offset().pow([n as u64]);
+    let fourth = coset.group_gen().pow([n as u64]);
+    std::array::from_fn(|k| offset_n * fourth.pow([k as u64]) - Fr::from(1u64))
+}
+
+/// `L_0(X) = (X^n − 1)/(n·(X − 1))` of the size-n subgroup on every point of a coset of
+/// size 4n (the X-quotient coset with n = T, the Y-quotient coset with n = M): one
+/// batched inversion and no per-point exponentiation ([`vanishing_on_coset`]).
+pub fn first_lagrange_on_coset(coset: &Domain, n: usize) -> Vec<Fr> {
+    let z = vanishing_on_coset(coset, n);
     let one = Fr::from(1u64);
-    let zx: Vec<Fr> = (0..4u64)
-        .map(|j| offset_t * fourth.pow([j]) - one)
-        .collect();
-    let t_fr = Fr::from(t as u64);
-    let mut denom: Vec<Fr> = coset.elements().map(|p| t_fr * (p - one)).collect();
+    let n_fr = Fr::from(n as u64);
+    let mut denom: Vec<Fr> = coset.elements().map(|p| n_fr * (p - one)).collect();
     ark_ff::batch_inversion(&mut denom);
     denom
         .par_iter_mut()
         .enumerate()
-        .for_each(|(k, d)| *d *= zx[k % 4]);
-    Ok(denom)
+        .for_each(|(k, d)| *d *= z[k % 4]);
+    denom
 }
 
 /// Evaluates a shard's Lagrange basis polynomials of H_X on the quotient coset

@@ -3,7 +3,7 @@
 
 use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::error::ProtocolError;
-use crate::keys::{VerifyingKey, coset_offset};
+use crate::keys::{VerifyingKey, coset_offset, first_lagrange_on_coset, vanishing_on_coset};
 use crate::messages::{H_INDEX, OPENED_AT_X, Z_INDEX};
 use crate::verifier::quotient_stride;
 use ark_ff::{Field, One, Zero};
@@ -91,22 +91,10 @@ pub fn y_quotient(
     let zx = vanishing_at(t, x);
     let xn = x.pow([quotient_stride(t)]);
     let xn2 = xn * xn;
-    // Z_Y on the coset takes four values: offset^M·(ω_4M^M)^j.
-    let offset_m = coset_offset().pow([m as u64]);
-    let fourth = coset.group_gen().pow([m as u64]);
-    let zy: Vec<Fr> = (0..4u64)
-        .map(|j| offset_m * fourth.pow([j]) - Fr::one())
-        .collect();
-    let mut zy_inv = zy.clone();
+    // Z_Y takes four values on the coset; R_0 on it by one batched inversion.
+    let mut zy_inv = vanishing_on_coset(&coset, m);
     ark_ff::batch_inversion(&mut zy_inv);
-    // R_0(Y) = Z_Y(Y)/(M·(Y − 1)) on the coset: one batched inversion for every point.
-    let m_fr = Fr::from(m as u64);
-    let mut r_first: Vec<Fr> = points.iter().map(|p| m_fr * (*p - Fr::one())).collect();
-    ark_ff::batch_inversion(&mut r_first);
-    r_first
-        .iter_mut()
-        .enumerate()
-        .for_each(|(j, r)| *r *= zy[j % 4]);
+    let r_first = first_lagrange_on_coset(&coset, m);
     let evals: Vec<Fr> = (0..n)
         .into_par_iter()
         .map(|j| {

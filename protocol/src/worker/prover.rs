@@ -312,12 +312,8 @@ impl ShardProver {
         let omega_last = dx.group_gen().pow([(t - 1) as u64]);
         let delta_y = key.delta * key.shape.y_domain().group_gen().pow([shard as u64]);
         let r_first = if shard == 0 { Fr::one() } else { Fr::zero() };
-        // Z_X on the coset takes four values: offset^T · (ω_4T^T)^j.
-        let offset_t = crate::keys::coset_offset().pow([t as u64]);
-        let fourth = coset.group_gen().pow([t as u64]);
-        let mut zx_inv: Vec<Fr> = (0..4u64)
-            .map(|j| offset_t * fourth.pow([j]) - Fr::one())
-            .collect();
+        // Z_X on the coset takes four values.
+        let mut zx_inv = crate::keys::vanishing_on_coset(&coset, t);
         ark_ff::batch_inversion(&mut zx_inv);
         let f = &key.fixed_coset;
         // L_{T−1} is L_0 rotated by 4(T−1) ≡ −4 places on the coset: L_{T−1}[j] = L_0[j + 4].
