@@ -505,11 +505,8 @@ impl Aggregator {
         scalars.extend([mu, mu * mu, mu * mu * mu]);
         let folded = linear_combination(&refs, &scalars);
         let omega_y = key.vk.shape.y_domain().group_gen();
-        let (at_y, at_shifted_y) = rayon::join(
-            || open(&key.y_powers, &folded, self.y),
-            || open(&key.y_powers, &self.w_coeffs, omega_y * self.y),
-        );
-        let (open_y, open_y_shift) = (at_y?.1, at_shifted_y?.1);
+        let (_, open_y) = open(&key.y_powers, &folded, self.y)?;
+        let (_, open_y_shift) = open(&key.y_powers, &self.w_coeffs, omega_y * self.y)?;
         let pts = G1Projective::normalize_batch(&[open_y, open_y_shift]);
         self.proof.open_y = pts[0];
         self.proof.open_y_shift = pts[1];
