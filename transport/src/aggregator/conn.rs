@@ -6,7 +6,7 @@ use super::driver::{ConnId, Input, Out};
 use super::prepare::Catalog;
 use crate::error::TransportError;
 use crate::frame::{Frame, FrameType, read_frame, send_bulk, write_frame};
-use crate::peer::silent_for;
+use crate::peer::SilenceWatchdog;
 use crate::tls::{PeerRole, check_identity, session_binding};
 use crate::wire::{Hello, JobOutcome, Submission, job_id_from_bytes, outcome_frame};
 use std::collections::HashSet;
@@ -207,14 +207,12 @@ async fn read_loop(
         PeerRole::Worker => &[FrameType::Envelope, FrameType::Lost, FrameType::Goodbye],
         PeerRole::Client => &[FrameType::Await, FrameType::Goodbye],
     };
+    // Covers every await below, the bulk reads inside the select's branches included:
+    // a submission or fragment stream half-sent by a peer that froze fails as soon as the
+    // connection is closed.
+    let _watchdog = SilenceWatchdog::start(conn, ctx.silence, "nothing heard from the peer");
     loop {
         tokio::select! {
-            _ = silent_for(conn, ctx.silence) => {
-                return Err(TransportError::Connection(format!(
-                    "nothing heard from the peer for {:?}",
-                    ctx.silence
-                )));
-            }
             frame = read_frame(&mut recv, allowed, 0) => {
                 let Some(frame) = frame? else { return Ok(()) };
                 let input = match frame.kind {
