@@ -67,9 +67,16 @@ pub fn g1_bytes(p: &G1Affine) -> [u8; G1_BYTES] {
 /// Transcript encoding of a scalar: 32 bytes big-endian.
 pub fn scalar_be(s: &Fr) -> [u8; 32] {
     let mut out = [0u8; 32];
-    let bytes = s.into_bigint().to_bytes_be();
-    out[32 - bytes.len()..].copy_from_slice(&bytes);
+    put_be_limbs(&mut out, &s.into_bigint().0);
     out
+}
+
+/// Writes four little-endian 64-bit limbs as 32 big-endian bytes (no allocation: this
+/// runs for every value a shard-inputs digest or a transcript hashes).
+fn put_be_limbs(out: &mut [u8], limbs: &[u64; 4]) {
+    for (k, limb) in limbs.iter().rev().enumerate() {
+        out[8 * k..8 * k + 8].copy_from_slice(&limb.to_be_bytes());
+    }
 }
 
 /// Transcript encoding of a G1 point: `x || y`, each 32 bytes big-endian; the point at
@@ -77,10 +84,8 @@ pub fn scalar_be(s: &Fr) -> [u8; 32] {
 pub fn g1_evm(p: &G1Affine) -> [u8; 64] {
     let mut out = [0u8; 64];
     if let Some((x, y)) = p.xy() {
-        let xb = x.into_bigint().to_bytes_be();
-        let yb = y.into_bigint().to_bytes_be();
-        out[32 - xb.len()..32].copy_from_slice(&xb);
-        out[64 - yb.len()..].copy_from_slice(&yb);
+        put_be_limbs(&mut out[..32], &x.into_bigint().0);
+        put_be_limbs(&mut out[32..], &y.into_bigint().0);
     }
     out
 }
@@ -247,6 +252,20 @@ mod tests {
             put_g1(&mut v, &p);
             prop_assert_eq!(v.len(), G1_BYTES);
             prop_assert_eq!(Reader::new(&v, "test").g1().unwrap(), p);
+        }
+
+        /// The transcript encodings are the canonical big-endian integers (the limb
+        /// writer agrees with arkworks' own big-endian bytes).
+        #[test]
+        fn transcript_encodings_are_big_endian_integers(seed in any::<u64>()) {
+            use ark_ff::{BigInteger, PrimeField};
+            let s = Fr::rand(&mut rng(seed));
+            prop_assert_eq!(scalar_be(&s).to_vec(), s.into_bigint().to_bytes_be());
+            let p = (G1Affine::generator() * s).into_affine();
+            let (x, y) = p.xy().unwrap();
+            let mut xy = x.into_bigint().to_bytes_be();
+            xy.extend(y.into_bigint().to_bytes_be());
+            prop_assert_eq!(g1_evm(&p).to_vec(), xy);
         }
 
         #[test]

@@ -75,6 +75,22 @@ pub enum CryptoError {
         /// What is wrong with it.
         reason: String,
     },
+    /// SRS or verifying-key material whose structure is wrong: a G2 part that is not the
+    /// standard generator with two distinct non-trivial trapdoors, Y powers that are not
+    /// successive powers, or Lagrange bases that are not derived from them.
+    #[error("malformed setup material: {0}")]
+    MalformedSetup(String),
+    /// A worker row of the SRS is not `[R_i(τ_Y)·τ_X^j]₁` for the verifying key's
+    /// `[R_i(τ_Y)]₁` and `[τ_X]₂`: it was not made with the same trapdoors.
+    #[error(
+        "SRS row {shard} is inconsistent with the verifying key: {reason}; it was not made from the same setup (a corrupted or tampered SRS file, or a tampered assignment)"
+    )]
+    InconsistentRow {
+        /// The shard whose row failed.
+        shard: usize,
+        /// Which part of the check failed.
+        reason: &'static str,
+    },
     /// The SRS does not fit the requested sizes.
     #[error("SRS mismatch: {0}")]
     SrsMismatch(String),

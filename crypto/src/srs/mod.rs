@@ -28,7 +28,7 @@
 use crate::encoding::{G2_BYTES, Reader, put_g2};
 use crate::{CryptoError, Fr, G1Affine, G1Projective, G2Affine, Result, domain};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
+use ark_ec::{CurveGroup, PrimeGroup};
 use ark_ff::{One, PrimeField, Zero};
 use ark_poly::EvaluationDomain;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
@@ -36,6 +36,11 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+mod structure;
+pub use structure::{
+    KNOWN_PUBLIC_SEEDS, SRS_ID_DOMAIN, check_aggregator_part, check_row, public_seed_of,
+};
 
 /// Bases in a worker row beyond T: blinded wires need T+2, the running product T+3 and
 /// the blinded quotient pieces T+4 coefficients.
@@ -173,7 +178,7 @@ pub struct InMemorySrs {
     rows: Vec<Vec<G1Affine>>,
 }
 
-fn secrets_from_seed(seed: &[u8]) -> (Fr, Fr) {
+pub(crate) fn secrets_from_seed(seed: &[u8]) -> (Fr, Fr) {
     let mut h = blake3::Hasher::new();
     h.update(b"tutti/insecure-dev-srs/v1");
     h.update(seed);
@@ -472,11 +477,10 @@ impl SrsFile {
             lagrange_y,
             g2,
         };
-        if !check_aggregator_part(&agg) {
-            return Err(bad(
-                "the Y part is inconsistent with the G2 part (pairing check failed)".into(),
-            ));
-        }
+        agg.g2
+            .validate()
+            .map_err(|e| bad(format!("malformed G2 part: {e}")))?;
+        check_aggregator_part(&agg).map_err(|e| bad(e.to_string()))?;
         Ok(SrsFile {
             path: path.to_path_buf(),
             agg,
@@ -520,36 +524,20 @@ impl RowSource for SrsFile {
                 reason: e.into(),
             }
         })?;
-        Ok(WorkerRow {
+        let row = WorkerRow {
             shard,
             shards: m,
             bases,
-        })
+        };
+        // A checksum only says the file was not damaged; the structure says the row was
+        // made from the same trapdoors as the rest of the file.
+        check_row(&row, &self.agg.lagrange_y[shard], &self.agg.g2)?;
+        Ok(row)
     }
 
     fn aggregator_part(&self) -> Result<AggregatorSrs> {
         Ok(self.agg.clone())
     }
-}
-
-/// Checks that `[R_i(τ_Y)]₁` in a row agrees with the aggregator part (a cheap consistency
-/// check between the two halves of an SRS).
-pub fn row_matches(row: &WorkerRow, agg: &AggregatorSrs) -> bool {
-    agg.lagrange_y.get(row.shard) == Some(&row.lagrange_base())
-}
-
-/// Checks the SRS structure with pairings: the aggregator's `[τ_Y]₁` and the G2 part agree
-/// (`e([τ_Y]₁, [1]₂) = e([1]₁, [τ_Y]₂)`), and the Lagrange bases sum to `[1]₁`.
-pub fn check_aggregator_part(agg: &AggregatorSrs) -> bool {
-    use ark_ec::pairing::Pairing;
-    let Some(ty) = agg.y_powers.get(1) else {
-        return false;
-    };
-    let g = G1Affine::generator();
-    let sum: G1Projective = agg.lagrange_y.iter().map(|p| p.into_group()).sum();
-    let lhs = crate::Bn254::pairing(*ty, agg.g2.one);
-    let rhs = crate::Bn254::pairing(g, agg.g2.tau_y);
-    agg.y_powers.first() == Some(&g) && sum.into_affine() == g && lhs == rhs
 }
 
 #[cfg(test)]
@@ -562,9 +550,9 @@ mod tests {
     fn rows_are_consistent_with_g2() {
         let srs = InMemorySrs::insecure_from_seed(4, 16, b"t").unwrap();
         let agg = srs.aggregator_part().unwrap();
-        assert!(check_aggregator_part(&agg));
+        assert!(check_aggregator_part(&agg).is_ok());
         let row = srs.row(2, row_len(16)).unwrap();
-        assert!(row_matches(&row, &agg));
+        assert_eq!(agg.lagrange_y[2], row.lagrange_base());
         // e(row[j+1], [1]) = e(row[j], [τ_X])
         let l = Bn254::pairing(row.bases[3], agg.g2.one);
         let r = Bn254::pairing(row.bases[2], agg.g2.tau_x);
