@@ -117,6 +117,13 @@ pub enum ProtocolError {
         /// The round.
         round: u8,
     },
+    /// A verifying key that decodes but is not well formed (a degenerate G2 part, a zero
+    /// label offset, repeated public positions, per-shard data that does not add up): a
+    /// verifier with such a key could accept garbage, so it is refused before use.
+    #[error(
+        "malformed verifying key: {0}; obtain the key from preprocessing with a well-formed SRS"
+    )]
+    MalformedVerifyingKey(String),
     /// A blame certificate does not prove what it claims.
     #[error("invalid blame certificate: {0}")]
     InvalidCertificate(String),

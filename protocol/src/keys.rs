@@ -10,7 +10,7 @@
 use crate::error::ProtocolError;
 use crate::layout::{Labels, Shape, ShardRows, ShardedCircuit};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::Field;
+use ark_ff::{Field, Zero};
 use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
 use tutti_crypto::domain::{Domain, domain};
@@ -223,30 +223,38 @@ impl VerifyingKey {
             0 => false,
             1 => true,
             b => {
-                return Err(ProtocolError::Mismatch(format!(
-                    "verifying key: bad flag byte {b}"
+                return Err(ProtocolError::MalformedVerifyingKey(format!(
+                    "bad flag byte {b}"
                 )));
             }
         };
         let delta = r.scalar()?;
+        if delta.is_zero() {
+            return Err(ProtocolError::MalformedVerifyingKey(
+                "the label offset δ is zero (shards' copy labels would collide)".into(),
+            ));
+        }
         let g2 = G2Part::decode(&mut r)?;
+        g2.validate()
+            .map_err(|e| ProtocolError::MalformedVerifyingKey(e.to_string()))?;
         let fixed: Vec<G1Affine> = r.g1s(FIXED_POLYS)?;
         let n = r.u32()? as usize;
         if n > shape.shards * shape.shard_gates || n * 8 > r.remaining() {
-            return Err(ProtocolError::Mismatch(format!(
+            return Err(ProtocolError::MalformedVerifyingKey(format!(
                 "verifying key declares {n} public inputs, more than it can hold"
             )));
         }
         let mut public_positions = Vec::with_capacity(n);
+        let mut seen = std::collections::HashSet::with_capacity(n);
         for _ in 0..n {
             let (s, row) = (r.u32()? as usize, r.u32()? as usize);
             if s >= shape.shards || row >= shape.shard_gates - 1 {
-                return Err(ProtocolError::Mismatch(format!(
+                return Err(ProtocolError::MalformedVerifyingKey(format!(
                     "public input position ({s}, {row}) lies outside the usable rows"
                 )));
             }
-            if public_positions.contains(&(s, row)) {
-                return Err(ProtocolError::Mismatch(format!(
+            if !seen.insert((s, row)) {
+                return Err(ProtocolError::MalformedVerifyingKey(format!(
                     "public input position ({s}, {row}) appears twice"
                 )));
             }
@@ -254,8 +262,8 @@ impl VerifyingKey {
         }
         let m = shape.shards;
         if r.remaining() != m * (FIXED_POLYS + 1) * 32 {
-            return Err(ProtocolError::Mismatch(format!(
-                "verifying key: expected {} bytes of per-shard commitments for {m} shards, found {}",
+            return Err(ProtocolError::MalformedVerifyingKey(format!(
+                "expected {} bytes of per-shard commitments for {m} shards, found {}",
                 m * (FIXED_POLYS + 1) * 32,
                 r.remaining()
             )));
@@ -265,12 +273,26 @@ impl VerifyingKey {
         for _ in 0..m {
             let f = r.g1s(FIXED_POLYS)?;
             shard_fixed.push(
-                f.try_into()
-                    .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
+                f.try_into().map_err(|_| {
+                    ProtocolError::MalformedVerifyingKey("fixed commitments".into())
+                })?,
             );
             lagrange_y.push(r.g1()?);
         }
         r.finish()?;
+        // [R_i(τ_Y)]₁: none is the identity (R_i(τ_Y) ≠ 0 for τ_Y outside H_Y), and they
+        // sum to the generator (Σ_i R_i = 1).
+        if lagrange_y.iter().any(|p| p.is_zero()) {
+            return Err(ProtocolError::MalformedVerifyingKey(
+                "a shard's Lagrange base [R_i(τ_Y)]₁ is the identity".into(),
+            ));
+        }
+        let base_sum: G1Projective = lagrange_y.iter().map(|p| p.into_group()).sum();
+        if base_sum.into_affine() != G1Affine::generator() {
+            return Err(ProtocolError::MalformedVerifyingKey(
+                "the shards' Lagrange bases do not sum to the generator of G1".into(),
+            ));
+        }
         // The bivariate commitments are the sums of the per-shard ones.
         for (p, total) in fixed.iter().enumerate() {
             let sum: G1Projective = shard_fixed
@@ -278,8 +300,8 @@ impl VerifyingKey {
                 .map(|c: &[G1Affine; FIXED_POLYS]| c[p].into_group())
                 .sum();
             if sum.into_affine() != *total {
-                return Err(ProtocolError::Mismatch(format!(
-                    "verifying key: fixed commitment {p} is not the sum of the per-shard commitments"
+                return Err(ProtocolError::MalformedVerifyingKey(format!(
+                    "fixed commitment {p} is not the sum of the per-shard commitments"
                 )));
             }
         }
@@ -289,12 +311,26 @@ impl VerifyingKey {
             g2,
             fixed: fixed
                 .try_into()
-                .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
+                .map_err(|_| ProtocolError::MalformedVerifyingKey("fixed commitments".into()))?,
             public_positions,
             insecure_srs,
             shard_fixed,
             lagrange_y,
         })
+    }
+
+    /// The identity of the SRS this key was made with ([`G2Part::srs_id`]): what a
+    /// verifier or a client pins to know whose setup it trusts. It does not depend on
+    /// the `insecure_srs` byte, which is a label, not evidence.
+    pub fn srs_id(&self) -> [u8; 32] {
+        self.g2.srs_id(self.shape.shards)
+    }
+
+    /// The well-known public seed this key's SRS was generated from, if any
+    /// ([`tutti_crypto::srs::public_seed_of`]): its proofs are then forgeable by anyone,
+    /// whatever `insecure_srs` says.
+    pub fn public_srs_seed(&self) -> Option<&'static str> {
+        tutti_crypto::srs::public_seed_of(&self.g2)
     }
 
     /// Keccak-256 of the encoding: what the transcript absorbs first.
