@@ -29,6 +29,77 @@ pub fn fragment_commitment(digests: &[FragmentDigest], original_len: u64) -> [u8
     keccak256(&d)
 }
 
+/// A fragment an honest holder keeps: dealt together with the digest of every fragment of
+/// its shard, checked against its own digest on receipt ([`HeldFragment::accept`]), and
+/// signed over the digests' commitment only when it is handed out
+/// ([`HeldFragment::hand_out`]). So whatever it is dealt, a holder never signs a
+/// fragment that contradicts the commitment it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldFragment {
+    /// The job.
+    pub job_id: JobId,
+    /// Whose inputs.
+    pub shard: u32,
+    /// Which fragment.
+    pub index: u16,
+    /// Length of the coded data.
+    pub original_len: u64,
+    digests: Vec<FragmentDigest>,
+    bytes: Vec<u8>,
+}
+
+impl HeldFragment {
+    /// Keeps a dealt fragment if its bytes match the digest dealt for its index; refuses
+    /// it otherwise (keeping and later signing it would let whoever dealt it blame this
+    /// holder for a corrupted fragment).
+    pub fn accept(
+        job_id: JobId,
+        shard: u32,
+        index: u16,
+        original_len: u64,
+        digests: Vec<FragmentDigest>,
+        bytes: Vec<u8>,
+    ) -> Result<Self, ProtocolError> {
+        let own = fragment_digest(index, original_len as usize, &bytes);
+        if digests.get(index as usize) != Some(&own) {
+            return Err(ProtocolError::Mismatch(format!(
+                "fragment {index} of shard {shard} does not match the digest dealt with it; refused"
+            )));
+        }
+        Ok(HeldFragment {
+            job_id,
+            shard,
+            index,
+            original_len,
+            digests,
+            bytes,
+        })
+    }
+
+    /// The commitment to the shard's fragments this holder signs over.
+    pub fn commitment(&self) -> [u8; 32] {
+        fragment_commitment(&self.digests, self.original_len)
+    }
+
+    /// The fragment's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The fragment, signed for handing out.
+    pub fn hand_out(&self, identity: &WorkerIdentity) -> SignedFragment {
+        SignedFragment::seal(
+            identity,
+            self.job_id,
+            self.shard,
+            self.index,
+            self.original_len,
+            self.commitment(),
+            self.bytes.clone(),
+        )
+    }
+}
+
 /// A fragment of a shard's inputs, signed by the worker that hands it out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedFragment {

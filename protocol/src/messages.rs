@@ -80,8 +80,18 @@ pub enum RefusalReason {
     MalformedWitness,
     /// A challenge made a denominator zero (negligible probability).
     DegenerateChallenge,
-    /// Its constraint does not vanish on its rows for another reason.
+    /// Its constraint does not vanish on its rows for another reason (its quotient left a
+    /// remainder). Only signed when that is what happened.
     ConstraintNotSatisfied,
+    /// Its SRS row is not `[R_i(τ_Y)·τ_X^j]₁` for the verifying key's Lagrange base and
+    /// `[τ_X]₂`: proving with it would give openings that fail the share check.
+    SrsRowInconsistent,
+    /// Its inputs do not fit together (a statement shorter than a public row needs, a
+    /// polynomial longer than its row): the job was assembled wrongly.
+    MalformedInputs,
+    /// It failed for a reason that is none of the above (an internal error). Says
+    /// nothing about the witness or the challenges.
+    Internal,
 }
 
 impl RefusalReason {
@@ -93,6 +103,9 @@ impl RefusalReason {
             RefusalReason::MalformedWitness => (4, 0),
             RefusalReason::DegenerateChallenge => (5, 0),
             RefusalReason::ConstraintNotSatisfied => (6, 0),
+            RefusalReason::SrsRowInconsistent => (7, 0),
+            RefusalReason::MalformedInputs => (8, 0),
+            RefusalReason::Internal => (9, 0),
         }
     }
 
@@ -104,6 +117,9 @@ impl RefusalReason {
             4 => RefusalReason::MalformedWitness,
             5 => RefusalReason::DegenerateChallenge,
             6 => RefusalReason::ConstraintNotSatisfied,
+            7 => RefusalReason::SrsRowInconsistent,
+            8 => RefusalReason::MalformedInputs,
+            9 => RefusalReason::Internal,
             _ => return None,
         })
     }
@@ -127,6 +143,17 @@ impl std::fmt::Display for RefusalReason {
             RefusalReason::ConstraintNotSatisfied => {
                 write!(f, "its constraint does not vanish on its rows")
             }
+            RefusalReason::SrsRowInconsistent => write!(
+                f,
+                "its SRS row is not consistent with the verifying key (a tampered row or SRS file)"
+            ),
+            RefusalReason::MalformedInputs => {
+                write!(
+                    f,
+                    "its inputs do not fit together (the job was assembled wrongly)"
+                )
+            }
+            RefusalReason::Internal => write!(f, "an internal error (nothing about its inputs)"),
         }
     }
 }

@@ -244,3 +244,288 @@ fn two_proving_keys_do_not_make_an_equivocator() {
         },
     ));
 }
+
+/// The malicious-aggregator harness: an honest worker handed assignments with every
+/// field altered in turn (each SRS base, fixed values, public rows, public inputs, δ,
+/// the witness, the shard key, the job id, the verifying key, a whole setup of the
+/// aggregator's own) and driven with consistent, broken-link, degenerate and resumed
+/// challenge sequences signs nothing from which a certificate of any offence verifies,
+/// under any verifying key or statement the aggregator used; and every two messages it
+/// signs for one question carry one payload.
+#[test]
+fn malicious_aggregator_cannot_frame_through_any_assignment_field() {
+    use common::adversary::{Drive, Pool, framing_attempts, run, variants};
+    use tutti_protocol::assignment::ShardAssignment;
+    use tutti_protocol::inputs::ShardSecrets;
+    let job = common::random_job(2, 16, 34);
+    let other = common::random_job(2, 16, 35);
+    // The aggregator's own setup for the same circuit: consistent keys it could forge with.
+    let own_srs = tutti_crypto::srs::InMemorySrs::insecure_from_seed(2, 16, b"aggregator's own")
+        .expect("srs");
+    let own = tutti_protocol::keys::preprocess(&job.sharded, &own_srs).expect("preprocess");
+    let identity = WorkerIdentity::from_seed(&[9u8; 32]);
+    for shard in 0..2 {
+        let foreign = ShardAssignment::new(
+            [1u8; 32],
+            &own.proving_keys[shard],
+            job.public_inputs.clone(),
+            ShardSecrets {
+                witness: job.witnesses[shard].clone(),
+                shard_key: shard_key(&[7u8; 32], shard),
+            },
+        );
+        let all = variants(
+            &job,
+            &other.pre.aggregator.vk,
+            Some((own.aggregator.vk.clone(), foreign)),
+            shard,
+            [1u8; 32],
+        );
+        assert!(all.len() > 60, "only {} variants", all.len());
+        let mut pool = Pool::default();
+        for (k, v) in all.iter().enumerate() {
+            for (s, drive) in [
+                Drive::Consistent,
+                Drive::BrokenLink,
+                Drive::Degenerate,
+                Drive::Resumed,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                // The same challenge seeds for every variant: equal digests then meet
+                // equal questions, which is where equivocation would show.
+                run(&mut pool, v, &identity, s as u64, drive);
+                let _ = k;
+            }
+        }
+        // The harness did reach the interesting cases: complete runs and refusals.
+        let rounds5 = pool.envelopes.iter().filter(|(_, e)| e.round == 5).count();
+        let refusals = pool
+            .envelopes
+            .iter()
+            .filter(|(_, e)| matches!(e.message(), Ok(WorkerMessage::Refusal { .. })))
+            .count();
+        assert!(
+            rounds5 >= 4 && refusals >= 50,
+            "{rounds5} openings, {refusals} refusals"
+        );
+        let framed = framing_attempts(&pool);
+        assert!(framed.is_empty(), "shard {shard}: {framed:#?}");
+    }
+}
+
+/// Every refusal an honest worker signs for an altered assignment names the real cause:
+/// a tampered SRS row is SrsRowInconsistent, altered key parts are KeyMismatch, and it
+/// never claims that its constraint does not vanish.
+#[test]
+fn refusals_name_their_real_cause() {
+    use common::adversary::{Drive, Pool, run, variants};
+    use tutti_protocol::messages::RefusalReason;
+    let job = common::random_job(2, 16, 36);
+    let other = common::random_job(2, 16, 37);
+    let identity = WorkerIdentity::from_seed(&[9u8; 32]);
+    for v in variants(&job, &other.pre.aggregator.vk, None, 0, [1u8; 32]) {
+        let mut pool = Pool::default();
+        run(&mut pool, &v, &identity, 0, Drive::Consistent);
+        let reasons: Vec<RefusalReason> = pool
+            .envelopes
+            .iter()
+            .filter_map(|(_, e)| match e.message() {
+                Ok(WorkerMessage::Refusal { reason, .. }) => Some(reason),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            !reasons.contains(&RefusalReason::ConstraintNotSatisfied),
+            "{}: {reasons:?}",
+            v.name
+        );
+        let mut reasons = reasons;
+        reasons.dedup();
+        // Bases beyond T commit to no fixed polynomial: only the row check sees them.
+        // Bases below T also change the fixed commitments it computes: KeyMismatch.
+        if let Some(j) = v
+            .name
+            .strip_prefix("SRS base ")
+            .and_then(|j| j.parse::<usize>().ok())
+        {
+            let expected = if j >= 16 {
+                RefusalReason::SrsRowInconsistent
+            } else {
+                RefusalReason::KeyMismatch
+            };
+            assert_eq!(reasons, vec![expected], "{}", v.name);
+        }
+        if v.name.ends_with("with the same commitment") {
+            // Consistent with the vk's commitments: it proves with the other fixed values
+            // (under another D), or refuses for what they really do to its gates.
+            assert!(
+                reasons.is_empty()
+                    || matches!(reasons[..], [RefusalReason::GateUnsatisfied { .. }]),
+                "{}: {reasons:?}",
+                v.name
+            );
+        } else if v.name.starts_with("fixed polynomial") || v.name.starts_with("public row") {
+            assert_eq!(reasons, vec![RefusalReason::KeyMismatch], "{}", v.name);
+        }
+        if v.name == "honest" {
+            assert!(reasons.is_empty(), "{reasons:?}");
+        }
+    }
+}
+
+/// The erasure-coded fragment path: an honest holder dealt fragments with every field
+/// altered in turn (its bytes, its index, the coded length, its own digest, another
+/// fragment's digest, the digest list) keeps exactly those that match the digest dealt
+/// for them, and no CorruptFragment certificate verifies against anything it hands out,
+/// whatever digests the aggregator pairs it with.
+#[test]
+fn malicious_aggregator_cannot_frame_a_fragment_holder() {
+    use tutti_crypto::erasure::ErasureParams;
+    use tutti_protocol::fragments::HeldFragment;
+    use tutti_protocol::inputs::{ShardSecrets, code_shard};
+    let job = common::random_job(2, 16, 38);
+    let secrets = |shard: usize| ShardSecrets {
+        witness: job.witnesses[shard].clone(),
+        shard_key: shard_key(&[7u8; 32], shard),
+    };
+    let params = ErasureParams::new(2, 2).expect("params");
+    let (fragments, digests, len) = code_shard(&secrets(0), params).expect("code");
+    let (_, other_digests, _) = code_shard(&secrets(1), params).expect("code");
+    let holder = WorkerIdentity::from_seed(&[4u8; 32]);
+    let mut deals = Vec::new();
+    for f in &fragments {
+        let i = f.index as usize;
+        let deal = |index: u16, len: usize, digests: Vec<_>, bytes: Vec<u8>| {
+            (index, len as u64, digests, bytes)
+        };
+        deals.push(deal(f.index, len, digests.clone(), f.bytes.clone()));
+        for at in [0, f.bytes.len() / 2, f.bytes.len() - 1] {
+            let mut b = f.bytes.clone();
+            b[at] ^= 1;
+            deals.push(deal(f.index, len, digests.clone(), b));
+        }
+        deals.push(deal(
+            (f.index + 1) % 4,
+            len,
+            digests.clone(),
+            f.bytes.clone(),
+        ));
+        deals.push(deal(f.index, len + 1, digests.clone(), f.bytes.clone()));
+        deals.push(deal(f.index, len - 1, digests.clone(), f.bytes.clone()));
+        let mut own = digests.clone();
+        own[i][0] ^= 1;
+        deals.push(deal(f.index, len, own, f.bytes.clone()));
+        let mut another = digests.clone();
+        another[(i + 1) % 4][0] ^= 1;
+        deals.push(deal(f.index, len, another, f.bytes.clone()));
+        deals.push(deal(f.index, len, digests[..i].to_vec(), f.bytes.clone()));
+        deals.push(deal(f.index, len, other_digests.clone(), f.bytes.clone()));
+    }
+    let mut signed = Vec::new();
+    let mut digest_lists = vec![digests.clone(), other_digests.clone()];
+    for (index, original_len, dealt, bytes) in deals {
+        digest_lists.push(dealt.clone());
+        if let Ok(kept) = HeldFragment::accept([1u8; 32], 0, index, original_len, dealt, bytes) {
+            signed.push(kept.hand_out(&holder));
+        }
+    }
+    // The honest deals and the ones whose own digest still matches are kept; every deal
+    // with damaged bytes, a wrong index, a wrong length or a wrong own digest is refused.
+    assert_eq!(signed.len(), 4 * 2, "kept {}", signed.len());
+    let vk = &job.pre.aggregator.vk;
+    for f in &signed {
+        for d in &digest_lists {
+            let cert = BlameCertificate {
+                public_inputs: Vec::new(),
+                shard_inputs: [0u8; 32],
+                offence: Offence::CorruptFragment {
+                    fragment: f.clone(),
+                    digests: d.clone(),
+                },
+            };
+            assert!(cert.verify(vk).is_err(), "an honest holder was framed");
+        }
+    }
+}
+
+/// A worker's cache of checked rows skips only rows it has checked against the same G2
+/// part: a tampered row, or the right row under another verifying key's [τ_X]₂, is
+/// checked (and refused) however full the cache is; and the cache stays bounded.
+#[test]
+fn checked_rows_cache_never_lets_a_tampered_row_through() {
+    use ark_ec::{AffineRepr, CurveGroup};
+    use tutti_protocol::messages::RefusalReason;
+    use tutti_protocol::worker::CheckedRows;
+    let job = common::random_job(2, 16, 39);
+    let vk = &job.pre.aggregator.vk;
+    let identity = WorkerIdentity::from_seed(&[9u8; 32]);
+    let inputs = |shard: usize, tamper: bool| {
+        let mut key = job.pre.proving_keys[shard].clone();
+        if tamper {
+            let b = &mut key.row.bases[17];
+            *b = (*b + tutti_crypto::G1Affine::generator()).into_affine();
+        }
+        ShardInputs {
+            key: Arc::new(key),
+            witness: job.witnesses[shard].clone(),
+            public_inputs: job.public_inputs.clone(),
+            shard_key: shard_key(&[7u8; 32], shard),
+        }
+    };
+    let first = |w: &mut SignedWorker| {
+        w.handle(&Directive::Resume {
+            attempt: 0,
+            history: vec![],
+            send_from: 1,
+        })[0]
+            .message()
+            .expect("decodes")
+    };
+    let mut cache = CheckedRows::with_capacity(1);
+    let mut honest = SignedWorker::with_checked_rows(
+        identity.clone(),
+        [1u8; 32],
+        vk,
+        inputs(0, false),
+        &mut cache,
+    );
+    assert!(matches!(first(&mut honest), WorkerMessage::Wires { .. }));
+    assert_eq!(cache.len(), 1);
+    let mut tampered = SignedWorker::with_checked_rows(
+        identity.clone(),
+        [1u8; 32],
+        vk,
+        inputs(0, true),
+        &mut cache,
+    );
+    assert_eq!(
+        first(&mut tampered),
+        WorkerMessage::Refusal {
+            round: 1,
+            reason: RefusalReason::SrsRowInconsistent
+        }
+    );
+    // The honest row under a key with another [τ_X]₂ (and the same shard part
+    // otherwise): not skipped, refused.
+    let mut other_vk = vk.clone();
+    other_vk.g2.tau_x = (other_vk.g2.tau_x + other_vk.g2.tau_x).into_affine();
+    let mut other = SignedWorker::with_checked_rows(
+        identity.clone(),
+        [1u8; 32],
+        &other_vk,
+        inputs(0, false),
+        &mut cache,
+    );
+    assert_eq!(
+        first(&mut other),
+        WorkerMessage::Refusal {
+            round: 1,
+            reason: RefusalReason::SrsRowInconsistent
+        }
+    );
+    // Bounded: shard 1's row replaces shard 0's.
+    let _ = SignedWorker::with_checked_rows(identity, [1u8; 32], vk, inputs(1, false), &mut cache);
+    assert_eq!(cache.len(), 1);
+}

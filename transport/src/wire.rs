@@ -7,11 +7,11 @@ use crate::error::TransportError;
 use crate::tls::PeerRole;
 use tutti_crypto::Fr;
 use tutti_crypto::encoding::{Reader, SCALAR_BYTES, put_scalar};
-use tutti_crypto::erasure::{FragmentDigest, fragment_digest};
+use tutti_crypto::erasure::FragmentDigest;
 use tutti_crypto::identity::WorkerId;
 use tutti_protocol::circuits::CircuitRef;
 use tutti_protocol::envelope::JobId;
-use tutti_protocol::fragments::fragment_commitment;
+use tutti_protocol::fragments::HeldFragment;
 use tutti_protocol::layout::ShardWitness;
 use tutti_protocol::worker::Directive;
 
@@ -482,19 +482,16 @@ impl FragmentDeposit {
         out
     }
 
-    /// The commitment the holder signs over.
-    pub fn commitment(&self) -> [u8; 32] {
-        fragment_commitment(&self.digests, self.original_len)
-    }
-
-    /// True when the bytes match their digest (the holder's check on receipt).
-    pub fn consistent(&self) -> bool {
-        self.digests.get(self.index as usize)
-            == Some(&fragment_digest(
-                self.index,
-                self.original_len as usize,
-                &self.bytes,
-            ))
+    /// The holder's check on receipt: the fragment to keep, or why it is refused.
+    pub fn into_held(self) -> Result<HeldFragment, tutti_protocol::ProtocolError> {
+        HeldFragment::accept(
+            self.job_id,
+            self.shard,
+            self.index,
+            self.original_len,
+            self.digests,
+            self.bytes,
+        )
     }
 
     /// Decodes the payload.

@@ -19,9 +19,9 @@ use std::time::Instant;
 use tracing::Instrument;
 use tutti_protocol::assignment::ShardAssignment;
 use tutti_protocol::envelope::JobId;
-use tutti_protocol::fragments::SignedFragment;
+use tutti_protocol::fragments::{HeldFragment, SignedFragment};
 use tutti_protocol::keys::VerifyingKey;
-use tutti_protocol::worker::{Directive, ShardInputs, SignedWorker};
+use tutti_protocol::worker::{CheckedRows, Directive, ShardInputs, SignedWorker};
 
 /// What one worker did for one job.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub struct WorkerNode {
     max_bulk: usize,
     corrupt_fragments: bool,
     stats: Arc<Mutex<WorkerStats>>,
+    /// SRS rows already checked against a verifying key (each row's check costs an MSM;
+    /// a worker proving job after job with one SRS pays it once per row).
+    checked_rows: Arc<Mutex<CheckedRows>>,
 }
 
 enum End {
@@ -76,6 +79,7 @@ impl WorkerNode {
             max_bulk,
             corrupt_fragments: false,
             stats: Arc::default(),
+            checked_rows: Arc::default(),
         }
     }
 
@@ -100,7 +104,7 @@ impl WorkerNode {
     async fn run_inner(&self, shutdown: impl Future<Output = ()>) -> Result<(), TransportError> {
         tokio::pin!(shutdown);
         let mut held: HashMap<JobId, Held> = HashMap::new();
-        let mut kept: HashMap<(JobId, u32), FragmentDeposit> = HashMap::new();
+        let mut kept: HashMap<(JobId, u32), HeldFragment> = HashMap::new();
         loop {
             let report = held.iter().map(|(j, h)| (*j, h.shard as u32)).collect();
             let opened = tokio::select! {
@@ -150,7 +154,7 @@ impl WorkerNode {
         &self,
         session: Session,
         held: &mut HashMap<JobId, Held>,
-        kept: &mut HashMap<(JobId, u32), FragmentDeposit>,
+        kept: &mut HashMap<(JobId, u32), HeldFragment>,
         shutdown: &mut std::pin::Pin<&mut S>,
     ) -> Result<End, TransportError> {
         let Session {
@@ -200,19 +204,15 @@ impl WorkerNode {
                         FrameType::FragmentRequest => {
                             let (job, shard) = parse_fragment_request(&frame.payload)?;
                             if let Some(d) = kept.get(&(job, shard)) {
-                                let mut bytes = d.bytes.clone();
-                                if let (true, Some(b)) = (self.corrupt_fragments, bytes.first_mut()) {
-                                    *b ^= 0x5a;
-                                }
-                                let signed = SignedFragment::seal(
-                                    &self.settings.identity,
-                                    job,
-                                    shard,
-                                    d.index,
-                                    d.original_len,
-                                    d.commitment(),
-                                    bytes,
-                                );
+                                let signed = if self.corrupt_fragments {
+                                    let mut bytes = d.bytes().to_vec();
+                                    if let Some(b) = bytes.first_mut() {
+                                        *b ^= 0x5a;
+                                    }
+                                    SignedFragment::seal(&self.settings.identity, job, shard, d.index, d.original_len, d.commitment(), bytes)
+                                } else {
+                                    d.hand_out(&self.settings.identity)
+                                };
                                 tracing::info!(shard, index = d.index, "handing out a kept fragment");
                                 let frame = Frame::new(FrameType::FragmentReply, signed.to_bytes());
                                 let conn = conn.clone();
@@ -241,12 +241,13 @@ impl WorkerNode {
                     if frame.kind == FrameType::FragmentDeposit {
                         let d = FragmentDeposit::from_bytes(&frame.payload)?;
                         self.count(&d.job_id, |c| c.inputs += frame.wire_len() as u64);
-                        if !d.consistent() {
-                            // Keeping (and later signing) it would let whoever dealt it
-                            // blame this worker for a corrupted fragment.
-                            tracing::warn!(shard = d.shard, index = d.index, "refused a fragment that does not match its digest");
-                            continue;
-                        }
+                        let d = match d.into_held() {
+                            Ok(d) => d,
+                            Err(e) => {
+                                tracing::warn!("{e}");
+                                continue;
+                            }
+                        };
                         forget_other_jobs(d.job_id, held, kept, &mut pending);
                         tracing::debug!(shard = d.shard, index = d.index, "keeping a fragment");
                         kept.insert((d.job_id, d.shard), d);
@@ -312,12 +313,21 @@ impl WorkerNode {
                 }
                 let same = h.worker.as_ref().is_some_and(|w| w.shard() == h.shard);
                 if !same {
-                    h.worker = Some(SignedWorker::new(
+                    // Checks the assignment against the vk (the SRS row's check is an
+                    // MSM, once per row thanks to the cache): off the async task.
+                    let (identity, vk, inputs) = (
                         self.settings.identity.clone(),
-                        job,
-                        &h.vk,
+                        h.vk.clone(),
                         h.inputs.clone(),
-                    ));
+                    );
+                    let checked = self.checked_rows.clone();
+                    let worker = tokio::task::spawn_blocking(move || {
+                        let mut checked = checked.lock().unwrap_or_else(|e| e.into_inner());
+                        SignedWorker::with_checked_rows(identity, job, &vk, inputs, &mut checked)
+                    })
+                    .await
+                    .map_err(|e| TransportError::Job(format!("checking the assignment: {e}")))?;
+                    h.worker = Some(worker);
                 }
             }
             let Some(mut worker) = h.worker.take() else {
@@ -366,7 +376,7 @@ impl WorkerNode {
 fn forget_other_jobs(
     job: JobId,
     held: &mut HashMap<JobId, Held>,
-    kept: &mut HashMap<(JobId, u32), FragmentDeposit>,
+    kept: &mut HashMap<(JobId, u32), HeldFragment>,
     pending: &mut Vec<JobDirective>,
 ) {
     held.retain(|j, _| *j == job);

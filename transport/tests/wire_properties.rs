@@ -543,10 +543,10 @@ proptest! {
         };
         let decoded = FragmentDeposit::from_bytes(&deposit.to_bytes()).expect("decode");
         prop_assert_eq!(&decoded, &deposit);
-        prop_assert!(deposit.consistent());
+        prop_assert!(deposit.clone().into_held().is_ok());
         let mut tampered = deposit.clone();
         let i = at.index(tampered.bytes.len());
         tampered.bytes[i] ^= flip;
-        prop_assert!(!tampered.consistent());
+        prop_assert!(tampered.into_held().is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! round's deadline is taken to have passed.
 
 use super::faults::{Fault, FaultSpec, corrupt, resign};
-use super::{Clock, Traffic, aggregator_job_key, shard_key};
+use super::{Clock, Traffic, aggregator_job_key, fresh_job_secret, shard_key};
 use crate::aggregator::AggregatorOptions;
 use crate::aggregator::coordinator::{Coordinator, CoordinatorEvent, JobSetup, ReassignReason};
 use crate::aggregator::journal::MemoryJournal;
@@ -17,7 +17,7 @@ use crate::inputs::ShardSecrets;
 use crate::keys::Preprocessed;
 use crate::layout::ShardWitness;
 use crate::proof::Proof;
-use crate::worker::{Directive, ShardInputs, SignedWorker};
+use crate::worker::{CheckedRows, Directive, ShardInputs, SignedWorker};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tutti_crypto::Fr;
@@ -25,10 +25,12 @@ use tutti_crypto::erasure::ErasureParams;
 use tutti_crypto::identity::{WorkerId, WorkerIdentity};
 use tutti_crypto::scalars::derive_key;
 
-/// Options of a robust run.
-#[derive(Clone, Debug, Default)]
+/// Options of a robust run. [`JobOptions::default`] draws a fresh job secret from the OS;
+/// [`JobOptions::deterministic`] fixes it (tests and reproducible benchmarks only).
+#[derive(Clone, Debug)]
 pub struct JobOptions {
     /// Secret from which identities, shard keys and the aggregator's key are derived.
+    /// Anyone who knows it can strip the proof's blinding (no zero knowledge).
     pub job_secret: [u8; 32],
     /// Idle workers ready to take over a shard.
     pub spares: usize,
@@ -48,6 +50,32 @@ pub struct JobOptions {
     /// coordinator is dropped with every message in flight, rebuilt from the journal and
     /// resumed.
     pub aggregator_restart_after: Option<usize>,
+}
+
+impl Default for JobOptions {
+    /// No spares, replicas, erasure coding or faults, and a fresh job secret from the OS.
+    fn default() -> Self {
+        JobOptions::deterministic(fresh_job_secret())
+    }
+}
+
+impl JobOptions {
+    /// Options with a caller-chosen job secret (otherwise as [`JobOptions::default`]):
+    /// the same inputs, options and secret give the same run and byte-identical proofs.
+    /// For tests and reproducible benchmarks only: whoever knows `job_secret` knows
+    /// every blinding scalar and every worker's signing key, so the proof hides nothing
+    /// of the witness.
+    pub fn deterministic(job_secret: [u8; 32]) -> Self {
+        JobOptions {
+            job_secret,
+            spares: 0,
+            replicas: 0,
+            erasure: None,
+            forged_witnesses: Vec::new(),
+            faults: Vec::new(),
+            aggregator_restart_after: None,
+        }
+    }
 }
 
 /// A shard changing hands.
@@ -150,6 +178,9 @@ pub fn run_job(
     let job_id = derive_key(&secret, b"job-id");
     let r = options.replicas.max(1);
     let n = m * r + options.spares;
+    // Every worker checks its SRS row against the vk; a takeover of a shard whose row was
+    // already checked in this run reuses the result (as a long-running worker would).
+    let mut checked_rows = CheckedRows::with_capacity(n);
     let mut nodes: Vec<Node> = (0..n)
         .map(|k| Node {
             identity: worker_identity(&secret, k),
@@ -278,8 +309,13 @@ pub fn run_job(
                     let node = &mut nodes[k];
                     let forged =
                         !takeover && options.forged_witnesses.iter().any(|(s, _)| *s == shard);
-                    node.worker =
-                        Some(SignedWorker::new(node.identity.clone(), job_id, vk, inputs));
+                    node.worker = Some(SignedWorker::with_checked_rows(
+                        node.identity.clone(),
+                        job_id,
+                        vk,
+                        inputs,
+                        &mut checked_rows,
+                    ));
                     if forged {
                         // The forger signs with the digest of the inputs it was given.
                         node.worker = node

@@ -4,8 +4,8 @@
 mod prover;
 mod signed;
 
-pub use prover::{ShardInputs, ShardProver};
-pub use signed::{Directive, SignedWorker};
+pub use prover::{ShardInputs, ShardProver, row_points_digest};
+pub use signed::{CheckedRows, Directive, SignedWorker, expected_public_rows};
 
 use crate::error::ProtocolError;
 use crate::messages::{AggregatorMessage, WorkerMessage};

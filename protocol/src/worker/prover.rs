@@ -95,15 +95,47 @@ pub struct ShardInputs {
 
 impl ShardInputs {
     /// A hiding digest of everything the shard's messages depend on besides the
-    /// challenges: the proving key (its fixed commitments and a BLAKE3 digest of its SRS
-    /// row), the witness and the shard key (secret and random, which makes the digest
-    /// hiding). `keccak256("tutti/shard-inputs/v2" || shard u32 BE || M u32 BE || T u32 BE
-    /// || δ 32 bytes BE || 8 fixed commitments (64 bytes x‖y each) || BLAKE3(row, 64 bytes
-    /// per point) || shard key || for each wire: length u32 BE and values 32 bytes BE)`.
+    /// challenges and the job context (which binds the verifying key and the statement):
+    /// the whole proving key (shape, δ, the fixed commitments, the fixed polynomials'
+    /// values, the public-input rows and the SRS row), the witness and the shard key
+    /// (secret and random, which makes the digest hiding). `keccak256(
+    /// "tutti/shard-inputs/v3" || shard u32 BE || M u32 BE || T u32 BE || δ 32 bytes BE ||
+    /// 8 fixed commitments (64 bytes x‖y each) || BLAKE3(the 8·T fixed values, 32 bytes
+    /// BE each) || public rows: count u32 BE, then (row u32 BE, index u32 BE) each ||
+    /// BLAKE3(row, 64 bytes per point) || shard key || for each wire: length u32 BE and
+    /// values 32 bytes BE)`.
+    ///
+    /// The fixed values are hashed themselves, not only bound through their commitments:
+    /// whoever knows the SRS trapdoor (a single-party setup) could open one commitment to
+    /// two different polynomials.
     pub fn digest(&self) -> [u8; 32] {
+        self.digest_with_row(&row_points_digest(&self.key.row))
+    }
+
+    /// [`ShardInputs::digest`] with the row's digest ([`row_points_digest`]) already
+    /// computed. The three large parts (fixed values, witness, row) are encoded in
+    /// parallel.
+    pub fn digest_with_row(&self, row_digest: &[u8; 32]) -> [u8; 32] {
         use tutti_crypto::encoding::{g1_evm, scalar_be};
         let k = &self.key;
-        let mut d = b"tutti/shard-inputs/v2".to_vec();
+        let (fixed, wires) = rayon::join(
+            || {
+                let mut bytes = Vec::new();
+                for values in &k.fixed_values {
+                    encode_scalars_be(&mut bytes, values);
+                }
+                *blake3::hash(&bytes).as_bytes()
+            },
+            || {
+                let mut out = Vec::new();
+                for w in &self.witness.wires {
+                    out.extend_from_slice(&(w.len() as u32).to_be_bytes());
+                    encode_scalars_be(&mut out, w);
+                }
+                out
+            },
+        );
+        let mut d = b"tutti/shard-inputs/v3".to_vec();
         d.extend_from_slice(&(k.shard as u32).to_be_bytes());
         d.extend_from_slice(&(k.shape.shards as u32).to_be_bytes());
         d.extend_from_slice(&(k.shape.shard_gates as u32).to_be_bytes());
@@ -111,20 +143,39 @@ impl ShardInputs {
         for c in &k.commitments {
             d.extend_from_slice(&g1_evm(c));
         }
-        let mut row = blake3::Hasher::new();
-        for p in &k.row.bases {
-            row.update(&g1_evm(p));
+        d.extend_from_slice(&fixed);
+        d.extend_from_slice(&(k.public_rows.len() as u32).to_be_bytes());
+        for (row, index) in &k.public_rows {
+            d.extend_from_slice(&(*row as u32).to_be_bytes());
+            d.extend_from_slice(&(*index as u32).to_be_bytes());
         }
-        d.extend_from_slice(row.finalize().as_bytes());
+        d.extend_from_slice(row_digest);
         d.extend_from_slice(&self.shard_key);
-        for w in &self.witness.wires {
-            d.extend_from_slice(&(w.len() as u32).to_be_bytes());
-            for v in w {
-                d.extend_from_slice(&scalar_be(v));
-            }
-        }
+        d.extend_from_slice(&wires);
         tutti_crypto::transcript::keccak256(&d)
     }
+}
+
+/// BLAKE3 of the transcript encodings of a row's points, in order: the row's part of
+/// the shard-inputs digest, and what a worker's cache of checked rows remembers.
+pub fn row_points_digest(row: &tutti_crypto::srs::WorkerRow) -> [u8; 32] {
+    let mut bytes = vec![0u8; 64 * row.bases.len()];
+    bytes
+        .par_chunks_mut(64)
+        .zip(row.bases.par_iter())
+        .for_each(|(dst, p)| dst.copy_from_slice(&tutti_crypto::encoding::g1_evm(p)));
+    *blake3::hash(&bytes).as_bytes()
+}
+
+/// Appends the 32-byte big-endian encoding of each value (in parallel: digests hash
+/// hundreds of thousands of them).
+fn encode_scalars_be(out: &mut Vec<u8>, values: &[Fr]) {
+    let start = out.len();
+    out.resize(start + 32 * values.len(), 0);
+    out[start..]
+        .par_chunks_mut(32)
+        .zip(values.par_iter())
+        .for_each(|(dst, v)| dst.copy_from_slice(&tutti_crypto::encoding::scalar_be(v)));
 }
 
 /// State kept between rounds.

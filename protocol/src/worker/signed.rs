@@ -3,7 +3,7 @@
 //! challenges it is given — deterministic re-execution makes the replayed messages
 //! byte-identical to the ones an honest predecessor sent.
 
-use super::{ShardInputs, Worker};
+use super::{ShardInputs, Worker, row_points_digest};
 use crate::envelope::{Envelope, JobId, answers_digest, job_context};
 use crate::error::ProtocolError;
 use crate::keys::VerifyingKey;
@@ -117,9 +117,14 @@ pub struct SignedWorker {
     history: Vec<AggregatorMessage>,
     produced: Vec<WorkerMessage>,
     refused: bool,
-    key_mismatch: bool,
+    /// Why the inputs do not fit the verifying key, if they do not.
+    unfit: Option<RefusalReason>,
 }
 
+/// The reason an honest worker signs for an error of its engine. Only an error that
+/// states a fact about the witness or the challenges maps to a reason that claims one;
+/// everything else is [`RefusalReason::MalformedInputs`] or [`RefusalReason::Internal`],
+/// which claim nothing a certificate could contradict.
 fn refusal_reason(e: &ProtocolError) -> RefusalReason {
     match e {
         ProtocolError::GateUnsatisfied { row, .. } => {
@@ -127,37 +132,177 @@ fn refusal_reason(e: &ProtocolError) -> RefusalReason {
         }
         ProtocolError::LinkBroken { .. } => RefusalReason::LinkContradictsProduct,
         ProtocolError::Refused { reason, .. } => *reason,
-        _ => RefusalReason::ConstraintNotSatisfied,
+        ProtocolError::PublicInputCount { .. }
+        | ProtocolError::InvalidShape(_)
+        | ProtocolError::Crypto(_)
+        | ProtocolError::Mismatch(_) => RefusalReason::MalformedInputs,
+        _ => RefusalReason::Internal,
+    }
+}
+
+/// The public-input rows shard `shard` must have under `vk`: (row, statement index) for
+/// each public position of the shard, in statement order (what preprocessing builds).
+pub fn expected_public_rows(vk: &VerifyingKey, shard: usize) -> Vec<(usize, usize)> {
+    vk.public_positions
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, _))| *s == shard)
+        .map(|(index, (_, row))| (*row, index))
+        .collect()
+}
+
+/// Checks a worker's inputs against the job's verifying key before it signs anything:
+/// its proving key's fixed commitments, Lagrange base, shape, δ and public-input rows
+/// are the shard's entries of the verifying key, the statement has the key's length, and
+/// its SRS row is consistent with the key's Lagrange base and `[τ_X]₂`
+/// ([`tutti_crypto::srs::check_row`], skipped for a row `checked` already passed).
+fn check_inputs(
+    vk: &VerifyingKey,
+    inputs: &ShardInputs,
+    row_digest: &[u8; 32],
+    checked: Option<&mut CheckedRows>,
+) -> Result<(), RefusalReason> {
+    let key = &inputs.key;
+    let shard = key.shard;
+    let consistent = vk.shard_fixed.get(shard) == Some(&key.commitments)
+        && vk.lagrange_y.get(shard) == Some(&key.row.lagrange_base())
+        && vk.shape == key.shape
+        && vk.delta == key.delta
+        && inputs.public_inputs.len() == vk.public_positions.len()
+        && key.public_rows == expected_public_rows(vk, shard);
+    if !consistent {
+        return Err(RefusalReason::KeyMismatch);
+    }
+    let base = key.row.lagrange_base();
+    let fingerprint = CheckedRows::fingerprint(shard, row_digest, &vk.g2);
+    if checked.as_ref().is_some_and(|c| c.contains(&fingerprint)) {
+        return Ok(());
+    }
+    if let Err(e) = tutti_crypto::srs::check_row(&key.row, &base, &vk.g2) {
+        tracing::warn!(shard, "refusing the shard: {e}");
+        return Err(RefusalReason::SrsRowInconsistent);
+    }
+    if let Some(c) = checked {
+        c.insert(fingerprint);
+    }
+    Ok(())
+}
+
+/// SRS rows a worker has already checked against a verifying key's `[τ_X]₂`, by a
+/// BLAKE3 fingerprint of the row's points and the G2 part. A worker that proves job
+/// after job with the same SRS keeps one of these and pays for each row's check (an
+/// MSM of the row's length) once. Bounded: the oldest entries are forgotten.
+#[derive(Clone, Debug)]
+pub struct CheckedRows {
+    entries: std::collections::VecDeque<[u8; 32]>,
+    capacity: usize,
+}
+
+impl Default for CheckedRows {
+    fn default() -> Self {
+        CheckedRows::with_capacity(64)
+    }
+}
+
+impl CheckedRows {
+    /// A cache that remembers at most `capacity` rows.
+    pub fn with_capacity(capacity: usize) -> Self {
+        CheckedRows {
+            entries: std::collections::VecDeque::with_capacity(capacity.min(1024)),
+            capacity,
+        }
+    }
+
+    fn fingerprint(
+        shard: usize,
+        row_digest: &[u8; 32],
+        g2: &tutti_crypto::srs::G2Part,
+    ) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(b"tutti/checked-row/v1");
+        h.update(&(shard as u64).to_be_bytes());
+        let mut g = Vec::new();
+        g2.encode(&mut g);
+        h.update(&g);
+        h.update(row_digest);
+        *h.finalize().as_bytes()
+    }
+
+    fn contains(&self, f: &[u8; 32]) -> bool {
+        self.entries.contains(f)
+    }
+
+    fn insert(&mut self, f: [u8; 32]) {
+        if self.capacity == 0 || self.contains(&f) {
+            return;
+        }
+        if self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(f);
+    }
+
+    /// Rows remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no row is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
 impl SignedWorker {
-    /// A worker for `inputs`; it refuses at once if its key does not match `vk`.
+    /// A worker for `inputs`; it refuses at once, before it signs anything else, if its
+    /// inputs do not fit `vk` (see [`SignedWorker::with_checked_rows`]). Checks the SRS
+    /// row every time: a long-running worker should keep a [`CheckedRows`].
     pub fn new(
         identity: WorkerIdentity,
         job_id: JobId,
         vk: &VerifyingKey,
         inputs: ShardInputs,
     ) -> Self {
+        Self::build(identity, job_id, vk, inputs, None)
+    }
+
+    /// A worker for `inputs` that skips the SRS row check for a row `checked` already
+    /// passed (and remembers this one if it passes). Its first directive is answered
+    /// with a signed refusal of round 1 if the proving key is not the shard's part of
+    /// `vk` (KeyMismatch: commitments, Lagrange base, shape, δ, public rows, statement
+    /// length) or its SRS row is not consistent with `vk` (SrsRowInconsistent).
+    pub fn with_checked_rows(
+        identity: WorkerIdentity,
+        job_id: JobId,
+        vk: &VerifyingKey,
+        inputs: ShardInputs,
+        checked: &mut CheckedRows,
+    ) -> Self {
+        Self::build(identity, job_id, vk, inputs, Some(checked))
+    }
+
+    fn build(
+        identity: WorkerIdentity,
+        job_id: JobId,
+        vk: &VerifyingKey,
+        inputs: ShardInputs,
+        checked: Option<&mut CheckedRows>,
+    ) -> Self {
         let context = job_context(vk, &inputs.public_inputs);
-        let shard = inputs.key.shard;
-        let consistent = vk.shard_fixed.get(shard) == Some(&inputs.key.commitments)
-            && vk.lagrange_y.get(shard) == Some(&inputs.key.row.lagrange_base())
-            && vk.shape == inputs.key.shape
-            && vk.delta == inputs.key.delta
-            && inputs.public_inputs.len() == vk.public_positions.len();
+        let row_digest = row_points_digest(&inputs.key.row);
+        let unfit = check_inputs(vk, &inputs, &row_digest, checked).err();
         SignedWorker {
             identity,
             job_id,
             context,
-            inputs_digest: inputs.digest(),
+            inputs_digest: inputs.digest_with_row(&row_digest),
             inputs,
             checks: true,
             engine: None,
             history: Vec::new(),
             produced: Vec::new(),
             refused: false,
-            key_mismatch: !consistent,
+            unfit,
         }
     }
 
@@ -278,12 +423,9 @@ impl SignedWorker {
                 (*attempt, *send_from)
             }
         };
-        if self.key_mismatch {
-            // Inconsistent key: refuse round 1 outright.
-            let msg = WorkerMessage::Refusal {
-                round: 1,
-                reason: RefusalReason::KeyMismatch,
-            };
+        if let Some(reason) = self.unfit {
+            // Inputs that do not fit the verifying key: refuse round 1 outright.
+            let msg = WorkerMessage::Refusal { round: 1, reason };
             return vec![self.seal(attempt, &msg)];
         }
         self.advance();
