@@ -7,7 +7,8 @@
 //!
 //! Nothing here opens a socket, reads a clock or spawns a thread of its own: the state
 //! machines take messages and return messages and events, so the same code runs in the
-//! in-process [`runner`], over QUIC, or in a deterministic simulator.
+//! in-process [`runner`], over QUIC, or in a deterministic simulator. The one thing it
+//! asks of the OS is randomness: the runners' default options draw a fresh job secret.
 
 #![deny(missing_docs)]
 

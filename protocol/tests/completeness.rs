@@ -47,10 +47,7 @@ fn rollup_circuit_verifies_across_shards() {
 #[test]
 fn deterministic_blinding() {
     let job = common::random_job(4, 16, 9);
-    let opts = |b: u8| RunOptions {
-        job_secret: [b; 32],
-        ..RunOptions::default()
-    };
+    let opts = |b: u8| RunOptions::deterministic([b; 32]);
     let a = job.prove_with(job.witnesses.clone(), opts(1)).unwrap();
     let b = job.prove_with(job.witnesses.clone(), opts(1)).unwrap();
     let c = job.prove_with(job.witnesses.clone(), opts(2)).unwrap();
@@ -59,6 +56,21 @@ fn deterministic_blinding() {
     verify(&job.pre.aggregator.vk, &job.public_inputs, &c.proof).unwrap();
     // Traffic per worker is the same for every worker and independent of the witness.
     assert!(a.traffic.iter().all(|t| *t == a.traffic[0]));
+}
+
+/// The default options draw a fresh job secret from the OS: two runs of one witness give
+/// different proofs (the blinding is not predictable), each of which verifies.
+#[test]
+fn default_options_draw_a_fresh_secret() {
+    let job = common::random_job(2, 16, 3);
+    let (oa, ob) = (RunOptions::default(), RunOptions::default());
+    assert_ne!(oa.job_secret, ob.job_secret);
+    assert_ne!(oa.job_secret, [0u8; 32]);
+    let a = job.prove_with(job.witnesses.clone(), oa).unwrap();
+    let b = job.prove_with(job.witnesses.clone(), ob).unwrap();
+    assert_ne!(a.proof.to_bytes(), b.proof.to_bytes());
+    verify(&job.pre.aggregator.vk, &job.public_inputs, &a.proof).unwrap();
+    verify(&job.pre.aggregator.vk, &job.public_inputs, &b.proof).unwrap();
 }
 
 /// Traffic per worker does not grow with T or M.

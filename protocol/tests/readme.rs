@@ -23,6 +23,9 @@ fn readme_library_example() -> Result<(), Box<dyn std::error::Error>> {
     let srs = InMemorySrs::insecure_from_seed(2, 16, b"dev")?; // development only
     let keys = preprocess(&sharded, &srs)?;
     let inputs = witness.public_inputs(&circuit);
+    // RunOptions::default() draws a fresh job secret from the OS; use
+    // RunOptions::deterministic(secret) only for reproducible tests (the blinding is then
+    // public).
     let report = run_in_process(
         &keys,
         sharded.shard_witnesses(&witness),

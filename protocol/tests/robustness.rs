@@ -12,10 +12,9 @@ use tutti_protocol::verifier::verify;
 
 fn run(job: &common::Job, spares: usize, faults: Vec<FaultSpec>) -> JobReport {
     let options = JobOptions {
-        job_secret: [5u8; 32],
         spares,
         faults,
-        ..JobOptions::default()
+        ..JobOptions::deterministic([5u8; 32])
     };
     run_job(
         &job.pre,
@@ -130,7 +129,6 @@ fn aggregator_restart_resumes_from_the_journal() {
     let job = common::random_job(4, 16, 24);
     for after in [1usize, 5, 9, 13, 17] {
         let options = JobOptions {
-            job_secret: [6u8; 32],
             spares: 1,
             faults: vec![FaultSpec {
                 shard: 2,
@@ -138,7 +136,7 @@ fn aggregator_restart_resumes_from_the_journal() {
                 round: 5,
             }],
             aggregator_restart_after: Some(after),
-            ..JobOptions::default()
+            ..JobOptions::deterministic([6u8; 32])
         };
         let report = run_job(
             &job.pre,
@@ -227,11 +225,10 @@ fn takeover_rebuilds_inputs_from_fragments() {
     let run_with = |faults: Vec<FaultSpec>, params: ErasureParams| {
         // Two spares: one for the crash, one for the shard the corrupting holder loses.
         let options = JobOptions {
-            job_secret: [9u8; 32],
             spares: 2,
             faults,
             erasure: Some(params),
-            ..JobOptions::default()
+            ..JobOptions::deterministic([9u8; 32])
         };
         run_job(
             &job.pre,
@@ -285,11 +282,10 @@ mod replication {
         faults: Vec<FaultSpec>,
     ) -> JobReport {
         let options = JobOptions {
-            job_secret: [8u8; 32],
             spares,
             faults,
             replicas,
-            ..JobOptions::default()
+            ..JobOptions::deterministic([8u8; 32])
         };
         run_job(
             &job.pre,
@@ -404,11 +400,10 @@ fn recomputation_audit_finds_a_self_consistent_liar() {
     assert_ne!(forged_shard, job.witnesses[1]);
     let run_with = |spares: usize| {
         let options = JobOptions {
-            job_secret: [11u8; 32],
             spares,
             faults: Vec::new(),
             forged_witnesses: vec![(1, forged_shard.clone())],
-            ..JobOptions::default()
+            ..JobOptions::deterministic([11u8; 32])
         };
         run_job(
             &job.pre,
@@ -449,9 +444,8 @@ fn honest_refusal_fails_the_job_without_blame() {
     let mut witnesses = job.witnesses.clone();
     witnesses[2].wires[2][5] += tutti_protocol::Fr::one();
     let options = JobOptions {
-        job_secret: [12u8; 32],
         spares: 1,
-        ..JobOptions::default()
+        ..JobOptions::deterministic([12u8; 32])
     };
     let report = run_job(&job.pre, witnesses, &job.public_inputs, &options, &NoClock).unwrap();
     assert!(report.proof.is_none());
@@ -607,4 +601,36 @@ fn rewind_reasks_shards_still_owing_the_round() {
     check_outcome(&job, &report, &[0, 1, 2]);
     assert_eq!(report.blamed.len(), 2);
     assert_eq!(report.reassigned.len(), 3);
+}
+
+/// The robust path's default options draw a fresh job secret (different worker
+/// identities and proofs, both valid); a deterministic secret twice gives the same
+/// workers and a byte-identical proof.
+#[test]
+fn job_secret_is_fresh_unless_deterministic() {
+    let job = common::random_job(2, 16, 4);
+    let prove = |options: &JobOptions| {
+        let report = run_job(
+            &job.pre,
+            job.witnesses.clone(),
+            &job.public_inputs,
+            options,
+            &NoClock,
+        )
+        .unwrap();
+        let proof = report.proof.expect("a proof");
+        verify(&job.pre.aggregator.vk, &job.public_inputs, &proof).unwrap();
+        (proof.to_bytes(), report.workers)
+    };
+    let (a, b) = (JobOptions::default(), JobOptions::default());
+    assert_ne!(a.job_secret, b.job_secret);
+    let (pa, wa) = prove(&a);
+    let (pb, wb) = prove(&b);
+    assert_ne!(pa, pb);
+    assert_ne!(wa, wb);
+    let d = JobOptions::deterministic([21u8; 32]);
+    let (p1, w1) = prove(&d);
+    let (p2, w2) = prove(&JobOptions::deterministic([21u8; 32]));
+    assert_eq!(p1, p2);
+    assert_eq!(w1, w2);
 }

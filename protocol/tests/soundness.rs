@@ -23,7 +23,7 @@ fn forced() -> RunOptions {
             skip_share_checks: true,
             ..AggregatorOptions::default()
         },
-        ..RunOptions::default()
+        ..RunOptions::deterministic(common::TEST_SECRET)
     }
 }
 
@@ -53,7 +53,7 @@ fn broken_gate_names_shard_and_row() {
         assert_eq!(err, ProtocolError::GateUnsatisfied { shard, row });
         // The honest worker of that shard refuses, naming the row.
         let err = job
-            .prove_with(ws.clone(), RunOptions::default())
+            .prove_with(ws.clone(), RunOptions::deterministic(common::TEST_SECRET))
             .unwrap_err();
         assert_eq!(err, ProtocolError::GateUnsatisfied { shard, row });
         expect_forced_proof_rejected(&job, ws);

@@ -37,12 +37,23 @@ impl Clock for NoClock {
     }
 }
 
-/// Options of an in-process run. The default job secret is all zeros: deterministic and
-/// handy for tests, but then every blinding scalar is public (no zero knowledge) and the
-/// share-check weights predictable. Real runs must set a fresh random secret.
+/// A fresh job secret from the operating system's CSPRNG ([`rand::rngs::OsRng`]).
+pub fn fresh_job_secret() -> [u8; 32] {
+    use rand::RngCore;
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    secret
+}
+
+/// Options of an in-process run. [`RunOptions::default`] draws a fresh job secret from
+/// the OS, so two runs of one witness give different (equally valid) proofs and the
+/// blinding stays secret. [`RunOptions::deterministic`] fixes the secret instead: for
+/// tests and reproducible benchmarks only.
 #[derive(Clone, Copy, Debug)]
 pub struct RunOptions {
-    /// Secret from which every shard key and the aggregator's key are derived.
+    /// Secret from which every shard key and the aggregator's key are derived. Anyone
+    /// who knows it can strip the proof's blinding (no zero knowledge) and predict the
+    /// share-check weights.
     pub job_secret: [u8; 32],
     /// Workers check their witness and refuse a bad one (true for honest workers).
     pub worker_checks: bool,
@@ -51,9 +62,20 @@ pub struct RunOptions {
 }
 
 impl Default for RunOptions {
+    /// Honest workers, default aggregator options and a fresh job secret from the OS.
     fn default() -> Self {
+        RunOptions::deterministic(fresh_job_secret())
+    }
+}
+
+impl RunOptions {
+    /// Options with a caller-chosen job secret: the same inputs and secret give
+    /// byte-identical proofs. For tests and reproducible benchmarks only: whoever knows
+    /// `job_secret` knows every blinding scalar, so the proof hides nothing of the
+    /// witness.
+    pub fn deterministic(job_secret: [u8; 32]) -> Self {
         RunOptions {
-            job_secret: [0u8; 32],
+            job_secret,
             worker_checks: true,
             aggregator: AggregatorOptions::default(),
         }

@@ -9,6 +9,8 @@ use tutti_protocol::layout::{Shape, ShardWitness, ShardedCircuit};
 use tutti_protocol::runner::{NoClock, RunOptions, RunReport, run_in_process};
 use tutti_protocol::{Fr, ProtocolError};
 
+pub mod adversary;
+
 /// A circuit prepared for proving: keys, shard witnesses and public inputs.
 pub struct Job {
     pub circuit: Circuit,
@@ -19,8 +21,16 @@ pub struct Job {
     pub public_inputs: Vec<Fr>,
 }
 
+/// The job secret of the tests' deterministic runs (public: no zero knowledge).
+pub const TEST_SECRET: [u8; 32] = [0u8; 32];
+
+/// The seed of the test SRS for M = `m`, T = `t`.
+pub fn srs_seed(m: usize, t: usize) -> Vec<u8> {
+    format!("test-{m}-{t}").into_bytes()
+}
+
 pub fn srs(m: usize, t: usize) -> InMemorySrs {
-    InMemorySrs::insecure_from_seed(m, t, format!("test-{m}-{t}").as_bytes()).unwrap()
+    InMemorySrs::insecure_from_seed(m, t, &srs_seed(m, t)).unwrap()
 }
 
 /// A random circuit filling `fill` of every shard's usable rows.
@@ -47,8 +57,12 @@ pub fn job(circuit: Circuit, witness: Witness, m: usize, t: usize) -> Job {
 }
 
 impl Job {
+    /// Proves with honest workers and a fixed job secret (reproducible).
     pub fn prove(&self) -> Result<RunReport, ProtocolError> {
-        self.prove_with(self.witnesses.clone(), RunOptions::default())
+        self.prove_with(
+            self.witnesses.clone(),
+            RunOptions::deterministic(TEST_SECRET),
+        )
     }
 
     pub fn prove_with(
