@@ -4,7 +4,8 @@
 
 use crate::CircuitKind;
 use crate::job::Summary;
-use crate::net::{check_outcome, circuit_ref, runtime, submission};
+use crate::net::{check_outcome, circuit_ref, expected_vk_bytes, runtime, submission};
+use crate::trust::{Expected, to_hex};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -42,6 +43,10 @@ pub struct DemoJson {
     pub summary: Summary,
     pub transport: &'static str,
     pub wall_ms: f64,
+    /// Identity of the SRS the proof was made with (hex).
+    pub srs_id: String,
+    /// Keccak-256 digest of the verifying key (hex).
+    pub vk_digest: String,
     pub workers: Vec<WorkerLine>,
 }
 
@@ -73,7 +78,11 @@ pub fn run(
     );
     pb.enable_steady_tick(Duration::from_millis(120));
     pb.set_message("generating a development SRS");
-    let srs = InMemorySrs::insecure_from_seed(workers, shard_gates, b"tutti-demo")?;
+    let srs = Arc::new(InMemorySrs::insecure_from_seed(
+        workers,
+        shard_gates,
+        b"tutti-demo",
+    )?);
     let (sub, detail, gates) = submission(circuit_ref(CircuitKind::Rollup, shape, 1))?;
     let dir = tempfile::tempdir().context("a temporary directory for the journal")?;
     let creds = AggregatorCredentials::generate()?;
@@ -87,7 +96,7 @@ pub fn run(
         workers: identities.iter().map(|w| w.id()).collect(),
         clients: vec![client.id()],
         store: Store::open(&dir.path().join("aggregator.redb"))?,
-        srs: Arc::new(srs),
+        srs: srs.clone(),
         spares,
         replicas: 1,
         round_timeout: Duration::from_secs(300),
@@ -143,8 +152,21 @@ pub fn run(
             .collect();
         anyhow::Ok((result?.1, counters, wall))
     })?;
+    // The client pins the key it computes itself (after the job, so the timings above are
+    // not disturbed), as `tutti submit --srs` does; the demo's SRS is public by design.
+    pb.set_message("computing the expected verifying key");
+    let expected = Expected {
+        public_inputs: sub.public_inputs.clone(),
+        vk_bytes: vec![(
+            "the demo computed itself".into(),
+            expected_vk_bytes(srs, &sub.circuit)?,
+        )],
+        vk_digest: None,
+        srs_id: None,
+        allow_insecure_srs: true,
+    };
     pb.finish_and_clear();
-    let r = check_outcome(outcome)?;
+    let r = check_outcome(outcome, &expected)?;
     let lines: Vec<WorkerLine> = counters
         .into_iter()
         .map(|(id, c)| {
@@ -191,6 +213,8 @@ pub fn run(
             summary,
             transport: "quic",
             wall_ms: wall.as_secs_f64() * 1e3,
+            srs_id: to_hex(&r.vk.srs_id()),
+            vk_digest: to_hex(&r.vk.digest()),
             workers: lines,
         };
         println!("{}", serde_json::to_string(&j)?);

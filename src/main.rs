@@ -9,6 +9,7 @@ mod demo;
 mod job;
 mod net;
 mod setup;
+mod trust;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -144,7 +145,7 @@ enum Command {
         #[command(subcommand)]
         command: BlameCommand,
     },
-    /// Verify a proof file against a verifying key.
+    /// Verify a proof file against a verifying key (prints the key's digest and SRS id).
     Verify {
         /// Verifying key file.
         #[arg(long)]
@@ -152,6 +153,14 @@ enum Command {
         /// Proof file.
         #[arg(long)]
         proof: PathBuf,
+        /// Refuse (exit 1) unless the verifying key's Keccak-256 digest is this (64 hex
+        /// digits).
+        #[arg(long, value_name = "HEX", value_parser = trust::parse_hex32)]
+        vk_digest: Option<[u8; 32]>,
+        /// Refuse (exit 1) unless the verifying key was made with the SRS of this
+        /// identity (64 hex digits).
+        #[arg(long, value_name = "HEX", value_parser = trust::parse_hex32)]
+        srs_id: Option<[u8; 32]>,
     },
     /// Measure one worker, the aggregator and the verifier against a one-machine prover.
     Bench {
@@ -299,7 +308,12 @@ fn main() -> ExitCode {
         Command::Blame {
             command: BlameCommand::Verify { cert, vk },
         } => return blame::verify(&cert, &vk),
-        Command::Verify { vk, proof } => return verify::run(&vk, &proof),
+        Command::Verify {
+            vk,
+            proof,
+            vk_digest,
+            srs_id,
+        } => return verify::run(&vk, &proof, vk_digest, srs_id),
         Command::Bench {
             shards,
             shard_gates,

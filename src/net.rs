@@ -2,6 +2,7 @@
 //! `tutti worker` and `tutti submit`.
 
 use crate::CircuitKind;
+use crate::trust::{Expected, WHY_PIN, parse_hex32, to_hex};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::RngCore;
@@ -16,6 +17,7 @@ use tutti_protocol::keys::VerifyingKey;
 use tutti_protocol::layout::{Shape, ShardedCircuit};
 use tutti_protocol::proof::{Proof, ProofFile};
 use tutti_protocol::verifier::verify;
+use tutti_transport::aggregator::prepare::Catalog;
 use tutti_transport::aggregator::{AggregatorNode, AggregatorSettings, hex};
 use tutti_transport::client::submit_job;
 use tutti_transport::config::{AggregatorConfig, WorkerConfig};
@@ -200,6 +202,26 @@ pub struct SubmitArgs {
     /// Where to write the verifying key.
     #[arg(long)]
     pub vk_out: PathBuf,
+    /// The verifying key to expect (e.g. from `tutti prove --vk-out` with the same SRS):
+    /// the aggregator's must be byte-identical. One of --vk, --vk-digest or --srs is
+    /// required.
+    #[arg(long, value_name = "FILE")]
+    pub vk: Option<PathBuf>,
+    /// Keccak-256 digest of the verifying key to expect (64 hex digits, as `tutti verify`
+    /// and `submit --json` print it).
+    #[arg(long, value_name = "HEX", value_parser = parse_hex32)]
+    pub vk_digest: Option<[u8; 32]>,
+    /// The SRS file to compute the expected verifying key from: the client preprocesses
+    /// the same built-in circuit with it, as the aggregator does.
+    #[arg(long, value_name = "FILE")]
+    pub srs: Option<PathBuf>,
+    /// The SRS identity to expect (64 hex digits, as `tutti verify` prints it).
+    #[arg(long, value_name = "HEX", value_parser = parse_hex32)]
+    pub srs_id: Option<[u8; 32]>,
+    /// Accept a verifying key whose SRS is seeded (INSECURE: its proofs can be forged by
+    /// whoever knows the seed). Tests and demos only.
+    #[arg(long)]
+    pub allow_insecure_srs: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout_secs: u64,
@@ -239,6 +261,50 @@ pub fn submission(circuit: CircuitRef) -> Result<(Submission, String, usize)> {
     ))
 }
 
+/// The verifying key a built-in circuit gets with `srs`, computed here exactly as the
+/// aggregator computes it (its own preprocessing catalog).
+pub fn expected_vk_bytes(
+    srs: Arc<dyn RowSource + Send + Sync>,
+    circuit: &CircuitRef,
+) -> Result<Vec<u8>> {
+    let prepared = Catalog::new(srs)
+        .prepare(circuit)
+        .context("preprocessing the circuit to compute the expected verifying key")?;
+    Ok(prepared.vk_bytes.clone())
+}
+
+/// What `tutti submit` expects of the answer to `sub`: its statement and the pins of
+/// `a` (read, computed and checked here, before anything is submitted).
+fn expected(a: &SubmitArgs, sub: &Submission) -> Result<Expected> {
+    let mut e = Expected {
+        public_inputs: sub.public_inputs.clone(),
+        vk_bytes: Vec::new(),
+        vk_digest: a.vk_digest,
+        srs_id: a.srs_id,
+        allow_insecure_srs: a.allow_insecure_srs,
+    };
+    if let Some(path) = &a.vk {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the expected verifying key {}", path.display()))?;
+        let source = format!("pinned with --vk {}", path.display());
+        e.check_pinned_key(&source, &bytes)?;
+        e.vk_bytes.push((source, bytes));
+    }
+    if let Some(path) = &a.srs {
+        let srs = SrsFile::open(path)
+            .with_context(|| format!("opening the SRS {} (--srs)", path.display()))?;
+        let bytes = expected_vk_bytes(Arc::new(srs), &sub.circuit)?;
+        let source = format!("computed from --srs {}", path.display());
+        e.check_pinned_key(&source, &bytes)?;
+        e.vk_bytes.push((source, bytes));
+    }
+    anyhow::ensure!(
+        e.pins_vk(),
+        "tutti submit needs the verifying key to expect: pass --vk FILE, --vk-digest HEX or --srs FILE ({WHY_PIN})"
+    );
+    Ok(e)
+}
+
 /// A verified proof and what came with it.
 pub struct Received {
     pub proof: Proof,
@@ -248,8 +314,9 @@ pub struct Received {
     pub verify_ms: f64,
 }
 
-/// Checks an outcome: the job succeeded and its proof verifies.
-pub fn check_outcome(outcome: JobOutcome) -> Result<Received> {
+/// Checks an outcome: the job succeeded, the statement is the one submitted, the
+/// verifying key is the pinned one (and its SRS acceptable), and the proof verifies.
+pub fn check_outcome(outcome: JobOutcome, expected: &Expected) -> Result<Received> {
     let (proof, vk, public_inputs, stats) = match outcome {
         JobOutcome::Proved {
             proof,
@@ -259,7 +326,8 @@ pub fn check_outcome(outcome: JobOutcome) -> Result<Received> {
         } => (proof, vk, public_inputs, stats),
         JobOutcome::Failed(why) => anyhow::bail!("the job failed: {why}"),
     };
-    let vk = VerifyingKey::from_bytes(&vk).context("the verifying key sent back")?;
+    expected.check_statement(&public_inputs)?;
+    let vk = expected.check_returned_key(&vk)?;
     let proof = Proof::from_bytes(&proof).context("the proof sent back")?;
     let t0 = std::time::Instant::now();
     verify(&vk, &public_inputs, &proof).context("the proof sent back does not verify")?;
@@ -303,6 +371,7 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
     };
     let (sub, detail, _) = submission(circuit_ref(a.circuit, shape, a.seed))?;
     tracing::info!("{detail}");
+    let expected = expected(&a, &sub)?;
     let pb = ProgressBar::new_spinner();
     pb.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -317,7 +386,8 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
         |id| pb.set_message(format!("job {} accepted; proving", hex(id))),
     ))?;
     pb.finish_and_clear();
-    let r = check_outcome(outcome)?;
+    let r = check_outcome(outcome, &expected)?;
+    let (srs_id, vk_digest) = (to_hex(&r.vk.srs_id()), to_hex(&r.vk.digest()));
     let file = ProofFile {
         proof: r.proof,
         public_inputs: r.public_inputs.clone(),
@@ -342,6 +412,9 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
             "resumed": r.stats.resumed,
             "resent_after_restart": r.stats.resent,
             "blamed": r.stats.blamed.iter().map(|b| b.to_hex()).collect::<Vec<_>>(),
+            "srs_id": srs_id,
+            "vk_digest": vk_digest,
+            "insecure_srs": crate::trust::insecure_srs(&r.vk).is_some(),
             "transport": "quic",
         });
         println!("{j}");
@@ -355,6 +428,138 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
             a.out.display(),
             a.vk_out.display()
         );
+        println!("  SRS id     {srs_id}");
+        println!("  vk digest  {vk_digest}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tutti_crypto::srs::InMemorySrs;
+    use tutti_protocol::keys::preprocess;
+    use tutti_protocol::runner::{NoClock, RunOptions, run_in_process};
+    use tutti_transport::wire::JobStats;
+
+    /// A submission of a small random circuit and an honest outcome for it proved with
+    /// `srs`, plus the verifying key the client computes itself from `srs`.
+    fn proved(srs: InMemorySrs) -> (Submission, JobOutcome, Vec<u8>) {
+        let shape = Shape::new(2, 16).unwrap();
+        let (sub, _, _) = submission(circuit_ref(CircuitKind::Random, shape, 1)).unwrap();
+        let (c, _, _) = sub.circuit.build().unwrap();
+        let pre = preprocess(&ShardedCircuit::new(&c, shape).unwrap(), &srs).unwrap();
+        let report = run_in_process(
+            &pre,
+            sub.witnesses.clone(),
+            &sub.public_inputs,
+            RunOptions::default(),
+            &NoClock,
+        )
+        .unwrap();
+        let computed = expected_vk_bytes(Arc::new(srs), &sub.circuit).unwrap();
+        assert_eq!(computed, pre.aggregator.vk.to_bytes());
+        let outcome = JobOutcome::Proved {
+            proof: report.proof.to_bytes(),
+            vk: pre.aggregator.vk.to_bytes(),
+            public_inputs: sub.public_inputs.clone(),
+            stats: JobStats::default(),
+        };
+        (sub, outcome, computed)
+    }
+
+    fn secure(entropy: u8) -> InMemorySrs {
+        InMemorySrs::from_entropy(2, 16, &[entropy; 64]).unwrap()
+    }
+
+    fn pinned(sub: &Submission, vk: &[u8]) -> Expected {
+        Expected {
+            public_inputs: sub.public_inputs.clone(),
+            vk_bytes: vec![("pinned in the test".into(), vk.to_vec())],
+            ..Expected::default()
+        }
+    }
+
+    fn refusal(outcome: JobOutcome, expected: &Expected) -> String {
+        match check_outcome(outcome, expected) {
+            Ok(_) => panic!("the outcome must be refused"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn a_pinned_outcome_is_accepted() {
+        let (sub, outcome, vk) = proved(secure(1));
+        let decoded = VerifyingKey::from_bytes(&vk).unwrap();
+        let r = check_outcome(outcome.clone(), &pinned(&sub, &vk)).unwrap();
+        assert_eq!(r.public_inputs, sub.public_inputs);
+        let by_digest = Expected {
+            public_inputs: sub.public_inputs.clone(),
+            vk_digest: Some(decoded.digest()),
+            srs_id: Some(decoded.srs_id()),
+            ..Expected::default()
+        };
+        check_outcome(outcome, &by_digest).unwrap();
+    }
+
+    #[test]
+    fn a_proof_of_another_statement_is_refused() {
+        let (sub, outcome, vk) = proved(secure(1));
+        let mut expected = pinned(&sub, &vk);
+        expected.public_inputs[0] += tutti_protocol::Fr::from(1u64);
+        // The proof verifies against the statement sent back, but that is not the one
+        // submitted.
+        let why = refusal(outcome.clone(), &expected);
+        assert!(why.contains("another statement"), "{why}");
+        expected.public_inputs.pop();
+        assert!(refusal(outcome, &expected).contains("another statement"));
+    }
+
+    #[test]
+    fn a_key_other_than_the_pinned_one_is_refused() {
+        let (sub, outcome, _) = proved(secure(1));
+        let (_, _, other) = proved(secure(2));
+        let why = refusal(outcome.clone(), &pinned(&sub, &other));
+        assert!(why.contains("is not the one pinned in the test"), "{why}");
+        let other = VerifyingKey::from_bytes(&other).unwrap();
+        let by_digest = Expected {
+            public_inputs: sub.public_inputs.clone(),
+            vk_digest: Some(other.digest()),
+            ..Expected::default()
+        };
+        let why = refusal(outcome.clone(), &by_digest);
+        assert!(why.contains("--vk-digest"), "{why}");
+        // The right key, made with another SRS than the pinned one.
+        let JobOutcome::Proved { vk: right, .. } = &outcome else {
+            unreachable!()
+        };
+        let by_srs_id = Expected {
+            srs_id: Some(other.srs_id()),
+            ..pinned(&sub, right)
+        };
+        let why = refusal(outcome.clone(), &by_srs_id);
+        assert!(why.contains("--srs-id"), "{why}");
+        // No pin at all is refused too.
+        let none = Expected {
+            public_inputs: sub.public_inputs.clone(),
+            ..Expected::default()
+        };
+        assert!(refusal(outcome, &none).contains("no verifying key is pinned"));
+    }
+
+    #[test]
+    fn a_seeded_srs_needs_allow_insecure_srs() {
+        for seed in [&b"tutti-demo"[..], b"unit-test"] {
+            let srs = InMemorySrs::insecure_from_seed(2, 16, seed).unwrap();
+            let (sub, outcome, vk) = proved(srs);
+            let mut expected = pinned(&sub, &vk);
+            let why = refusal(outcome.clone(), &expected);
+            assert!(why.contains("--allow-insecure-srs"), "{why}");
+            if seed == b"tutti-demo" {
+                assert!(why.contains("public seed \"tutti-demo\""), "{why}");
+            }
+            expected.allow_insecure_srs = true;
+            check_outcome(outcome, &expected).unwrap();
+        }
+    }
 }

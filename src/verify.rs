@@ -1,5 +1,8 @@
-//! `tutti verify`: exit 0 when the proof is valid, 1 when it is not, 2 on unusable input.
+//! `tutti verify`: exit 0 when the proof is valid, 1 when it is not (or the key is not the
+//! pinned one), 2 on unusable input. Prints the key's SRS id and digest, and warns on
+//! stderr when its SRS is seeded.
 
+use crate::trust::{insecure_srs, to_hex};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,7 +14,14 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
-pub fn run(vk_path: &Path, proof_path: &Path) -> ExitCode {
+/// Verifies the proof file at `proof_path` against the key at `vk_path`, refusing a key
+/// whose digest or SRS id differs from a pinned one.
+pub fn run(
+    vk_path: &Path,
+    proof_path: &Path,
+    vk_digest: Option<[u8; 32]>,
+    srs_id: Option<[u8; 32]>,
+) -> ExitCode {
     let vk = match read(vk_path, "verifying key").and_then(|b| {
         VerifyingKey::from_bytes(&b).map_err(|e| format!("{}: {e}", vk_path.display()))
     }) {
@@ -21,11 +31,33 @@ pub fn run(vk_path: &Path, proof_path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if vk.insecure_srs {
+    let (got_srs, got_digest) = (vk.srs_id(), vk.digest());
+    if let Some(why) = insecure_srs(&vk) {
         eprintln!(
-            "warning: this verifying key comes from an INSECURE seeded SRS; its proofs can be forged"
+            "WARNING: this verifying key is INSECURE: {why}. A \"valid\" below proves nothing."
         );
     }
+    if let Some(want) = vk_digest.filter(|w| *w != got_digest) {
+        println!(
+            "invalid: the verifying key's digest is {}, not the pinned --vk-digest {}",
+            to_hex(&got_digest),
+            to_hex(&want)
+        );
+        return ExitCode::from(1);
+    }
+    if let Some(want) = srs_id.filter(|w| *w != got_srs) {
+        println!(
+            "invalid: the verifying key was made with the SRS {}, not the pinned --srs-id {}",
+            to_hex(&got_srs),
+            to_hex(&want)
+        );
+        return ExitCode::from(1);
+    }
+    let ids = format!(
+        "  SRS id     {}\n  vk digest  {}",
+        to_hex(&got_srs),
+        to_hex(&got_digest)
+    );
     let bytes = match read(proof_path, "proof") {
         Ok(b) => b,
         Err(e) => {
@@ -48,10 +80,12 @@ pub fn run(vk_path: &Path, proof_path: &Path) -> ExitCode {
                 file.public_inputs.len(),
                 start.elapsed().as_secs_f64() * 1e3
             );
+            println!("{ids}");
             ExitCode::SUCCESS
         }
         Err(e) => {
             println!("invalid: {e}");
+            println!("{ids}");
             ExitCode::from(1)
         }
     }

@@ -204,6 +204,11 @@ impl Cluster {
                 &p("proof.bin"),
                 "--vk-out",
                 &p("vk.bin"),
+                // The client computes the key it expects from the aggregator's SRS,
+                // which is seeded here.
+                "--srs",
+                &p("srs.bin"),
+                "--allow-insecure-srs",
                 "--timeout-secs",
                 "240",
                 "--json",
@@ -224,8 +229,29 @@ impl Cluster {
             client.log_text()
         );
         let p = |name: &str| self.dir.join(name).to_string_lossy().into_owned();
-        run_ok(&["verify", "--vk", &p("vk.bin"), "--proof", &p("proof.bin")]);
-        serde_json::from_str(&line).expect("client JSON")
+        let json: serde_json::Value = serde_json::from_str(&line).expect("client JSON");
+        let hex = |key: &str| -> String {
+            let h = json[key].as_str().unwrap_or_default().to_string();
+            assert!(
+                h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{key} in {json}"
+            );
+            h
+        };
+        let (srs_id, vk_digest) = (hex("srs_id"), hex("vk_digest"));
+        let verified = run_ok(&[
+            "verify",
+            "--vk",
+            &p("vk.bin"),
+            "--proof",
+            &p("proof.bin"),
+            "--srs-id",
+            &srs_id,
+            "--vk-digest",
+            &vk_digest,
+        ]);
+        assert!(verified.contains(&srs_id), "{verified}");
+        json
     }
 }
 

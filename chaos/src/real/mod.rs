@@ -179,6 +179,10 @@ pub fn run_real(
             &files.path("proof.bin"),
             "--vk-out",
             &files.path("vk.bin"),
+            // Pin the key computed from the aggregator's (seeded) SRS.
+            "--srs",
+            &files.path("srs.bin"),
+            "--allow-insecure-srs",
             "--timeout-secs",
             &SUBMIT_TIMEOUT_SECS.to_string(),
             "--json",
