@@ -87,7 +87,35 @@ fn setup_prove_verify_and_tamper() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.starts_with("valid"));
+    // A seeded SRS: a loud warning on stderr.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING"));
+    // The key's digest and SRS id are printed; pinning them passes, pinning others fails.
+    let printed = |label: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|| panic!("no {label} in {stdout}"))
+    };
+    let (digest, srs_id) = (printed("vk digest"), printed("SRS id"));
+    assert_eq!(digest.len(), 64);
+    assert_eq!(srs_id.len(), 64);
+    let pinned =
+        |flag: &str, hex: &str| tutti(&["verify", "--vk", s(&vk), "--proof", s(&proof), flag, hex]);
+    assert_eq!(pinned("--vk-digest", &digest).status.code(), Some(0));
+    assert_eq!(pinned("--srs-id", &srs_id).status.code(), Some(0));
+    let other = "ab".repeat(32);
+    for flag in ["--vk-digest", "--srs-id"] {
+        let out = pinned(flag, &other);
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with("invalid") && text.contains(&format!("not the pinned {flag}")),
+            "{text}"
+        );
+    }
 
     // One flipped bit in the proof: exit 1 with a reason.
     let mut bytes = std::fs::read(&proof).unwrap();
@@ -349,4 +377,146 @@ fn bench_prints_every_key() {
         json["worker_ms_max"].as_f64(),
     );
     assert!(median <= max, "{json}");
+}
+
+/// `tutti submit` refuses, before contacting anyone, to run without a pinned verifying
+/// key, and refuses a seeded SRS unless told `--allow-insecure-srs`.
+#[test]
+fn submit_needs_a_pinned_key_and_a_trusted_srs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let ok = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    ok(&tutti(&["keygen", "identity", "--out", &p("client.key")]));
+    for (file, seed) in [("srs.bin", "cli-submit"), ("public.bin", "tutti-demo")] {
+        ok(&tutti(&[
+            "setup",
+            "--shards",
+            "2",
+            "--shard-gates",
+            "32",
+            "--out",
+            &p(file),
+            "--seed",
+            seed,
+        ]));
+    }
+    let fingerprint = "ab".repeat(32);
+    let (identity, proof, vk) = (p("client.key"), p("proof.bin"), p("vk.bin"));
+    let submit = |extra: &[&str]| {
+        let mut args = vec![
+            "submit",
+            "--aggregator",
+            "127.0.0.1:9",
+            "--fingerprint",
+            &fingerprint,
+            "--identity",
+            &identity,
+            "--circuit",
+            "random",
+            "--shards",
+            "2",
+            "--shard-gates",
+            "32",
+            "--out",
+            &proof,
+            "--vk-out",
+            &vk,
+            "--timeout-secs",
+            "5",
+        ];
+        args.extend_from_slice(extra);
+        let out = tutti(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let why = submit(&[]);
+    assert!(
+        why.contains("--vk FILE, --vk-digest HEX or --srs FILE") && why.contains("trapdoor"),
+        "{why}"
+    );
+    let why = submit(&["--srs", &p("srs.bin")]);
+    assert!(why.contains("--allow-insecure-srs"), "{why}");
+    let why = submit(&["--srs", &p("public.bin")]);
+    assert!(why.contains("public seed \"tutti-demo\""), "{why}");
+    let why = submit(&["--vk-digest", "12"]);
+    assert!(why.contains("64 hex digits"), "{why}");
+    // A pinned SRS id the computed key does not carry.
+    let why = submit(&[
+        "--srs",
+        &p("srs.bin"),
+        "--allow-insecure-srs",
+        "--srs-id",
+        &"cd".repeat(32),
+    ]);
+    assert!(why.contains("not the pinned --srs-id"), "{why}");
+    assert!(!why.contains("panicked"), "{why}");
+    // Nothing was written.
+    assert!(!dir.path().join("proof.bin").exists());
+}
+
+/// An SRS file with one row base changed and its checksums recomputed (so only its
+/// structure gives it away) is refused when the row is loaded: `tutti prove` fails with
+/// an error naming the row, instead of blaming the honest worker that would prove with
+/// it.
+#[test]
+fn prove_refuses_an_srs_file_with_a_tampered_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let srs = dir.path().join("srs.bin");
+    let (m, t) = (2usize, 16usize);
+    let out = tutti(&[
+        "setup",
+        "--shards",
+        "2",
+        "--shard-gates",
+        "16",
+        "--out",
+        s(&srs),
+        "--seed",
+        "rows",
+    ]);
+    assert!(out.status.success());
+    // Layout of spec/srs.md §3.
+    let (y_len, row_len) = (3 * m + 3, t + 4);
+    let digests_at = 252 + 64 * (y_len + m);
+    let rows_at = digests_at + 32 * m;
+    let mut bytes = std::fs::read(&srs).unwrap();
+    let row1 = rows_at + 64 * row_len;
+    // Base T + 1 of row 1 becomes the generator (x = 1, y = 2, little-endian).
+    let base = row1 + 64 * (t + 1);
+    bytes[base..base + 64].fill(0);
+    bytes[base] = 1;
+    bytes[base + 32] = 2;
+    let mut h = blake3::Hasher::new();
+    h.update(&1u32.to_be_bytes());
+    h.update(&bytes[row1..row1 + 64 * row_len]);
+    bytes[digests_at + 32..digests_at + 64].copy_from_slice(h.finalize().as_bytes());
+    let mut h = blake3::Hasher::new();
+    h.update(&bytes[..28]);
+    h.update(&bytes[60..rows_at]);
+    bytes[28..60].copy_from_slice(h.finalize().as_bytes());
+    std::fs::write(&srs, &bytes).unwrap();
+    let out = tutti(&[
+        "prove",
+        "--circuit",
+        "random",
+        "--shards",
+        "2",
+        "--shard-gates",
+        "16",
+        "--srs",
+        s(&srs),
+        "--out",
+        s(&dir.path().join("p.bin")),
+        "--vk-out",
+        s(&dir.path().join("vk.bin")),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("SRS row 1 is inconsistent"), "{err}");
 }

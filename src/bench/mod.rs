@@ -15,6 +15,8 @@
 //! `--worker-child` flag) that holds only one shard's proving key, witness and SRS row and
 //! proves that shard; its `VmHWM` is read from `/proc/self/status`.
 
+mod checks;
+
 use anyhow::{Context, Result, bail};
 use ark_poly::EvaluationDomain;
 use serde::Serialize;
@@ -39,6 +41,9 @@ use tutti_protocol::worker::{ShardInputs, ShardProver};
 /// Seed of the random circuit (and of the SRS).
 const CIRCUIT_SEED: u64 = 1;
 const SRS_SEED: &[u8] = b"tutti-bench";
+/// Job secret of every bench run: fixed so the runs (and their proofs) are reproducible;
+/// a bench proof need not hide its witness.
+const BENCH_JOB_SECRET: [u8; 32] = [0u8; 32];
 /// The M values of `--sweep`.
 const SWEEP: [usize; 6] = [1, 2, 4, 8, 16, 32];
 /// Repetitions of the cheap, T-sized measurements and of the verifier.
@@ -83,6 +88,19 @@ pub struct BenchRow {
     /// The coordinator's compute time in that robust run (signature checks, journal,
     /// fencing and the aggregator inside).
     pub coordinator_ms: f64,
+    /// A worker's SRS row check alone (one MSM of T + 4 points, two pairings).
+    pub row_check_ms: f64,
+    /// Its shard-inputs digest (witness, fixed values, row).
+    pub inputs_digest_ms: f64,
+    /// Everything it checks on an assignment before signing, for a row not yet checked.
+    pub worker_checks_ms: f64,
+    /// `worker_checks_ms / worker_ms_median`.
+    pub worker_checks_over_worker: f64,
+    /// The same checks with the row already in the worker's cache (every later job of
+    /// the same SRS and shard).
+    pub worker_checks_cached_ms: f64,
+    /// `worker_checks_cached_ms / worker_ms_median`.
+    pub worker_checks_cached_over_worker: f64,
 }
 
 struct StdClock(Instant);
@@ -162,7 +180,7 @@ fn print_table(shape: Shape, r: &BenchRow, header: bool) {
             shape.shard_gates
         );
         println!(
-            "{:>4} {:>9} {:>10} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7}",
+            "{:>4} {:>9} {:>10} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6}",
             "M",
             "N",
             "single@N",
@@ -179,11 +197,13 @@ fn print_table(shape: Shape, r: &BenchRow, header: bool) {
             "B/wkr",
             "signed",
             "coord",
-            "RSS MB"
+            "RSS MB",
+            "chk%",
+            "chk%c"
         );
     }
     println!(
-        "{:>4} {:>9} {:>10.1} {:>9.1} {:>9.1} {:>7.2} {:>8.2} {:>8.2} {:>8.1} {:>8.3} {:>6.3} {:>7.3} {:>6} {:>7} {:>7} {:>7.2} {:>7.1}",
+        "{:>4} {:>9} {:>10.1} {:>9.1} {:>9.1} {:>7.2} {:>8.2} {:>8.2} {:>8.1} {:>8.3} {:>6.3} {:>7.3} {:>6} {:>7} {:>7} {:>7.2} {:>7.1} {:>6.2} {:>6.3}",
         shape.shards,
         shape.shards * shape.shard_gates,
         r.single_ms_n,
@@ -200,7 +220,9 @@ fn print_table(shape: Shape, r: &BenchRow, header: bool) {
         r.bytes_per_worker,
         r.bytes_per_worker_signed,
         r.coordinator_ms,
-        r.worker_peak_rss_mb
+        r.worker_peak_rss_mb,
+        100.0 * r.worker_checks_over_worker,
+        100.0 * r.worker_checks_cached_over_worker
     );
 }
 
@@ -231,7 +253,7 @@ fn prove(job: &Job, reps: usize) -> Result<(RunReport, Vec<u64>, u64)> {
             &job.pre,
             job.witnesses.clone(),
             &job.public_inputs,
-            RunOptions::default(),
+            RunOptions::deterministic(BENCH_JOB_SECRET),
             &clock,
         )?;
         best = Some(match best {
@@ -298,7 +320,7 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         &job.pre,
         job.witnesses.clone(),
         &job.public_inputs,
-        &JobOptions::default(),
+        &JobOptions::deterministic(BENCH_JOB_SECRET),
         &StdClock(Instant::now()),
     )?;
     anyhow::ensure!(
@@ -308,6 +330,9 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
     );
     let bytes_per_worker_signed = busiest_worker_bytes(&robust.traffic);
     let coordinator_ms = ms_of_nanos(robust.aggregator_nanos);
+
+    tracing::info!(m, t, "bench: a worker's checks of its assignment");
+    let costs = checks::worker_check_costs(&job, m - 1)?;
 
     tracing::info!(m, t, "bench: MSM and FFT floor at T = {t}");
     let floor_ms_t = floor_ms(t)?;
@@ -332,6 +357,15 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         worker_peak_rss_mb: round(worker_peak_rss_mb, 2),
         bytes_per_worker_signed,
         coordinator_ms: round(coordinator_ms, 3),
+        row_check_ms: round(costs.row_check_ms, 3),
+        inputs_digest_ms: round(costs.inputs_digest_ms, 3),
+        worker_checks_ms: round(costs.worker_checks_ms, 3),
+        worker_checks_over_worker: round(costs.worker_checks_ms / worker_ms_median, 4),
+        worker_checks_cached_ms: round(costs.worker_checks_cached_ms, 3),
+        worker_checks_cached_over_worker: round(
+            costs.worker_checks_cached_ms / worker_ms_median,
+            4,
+        ),
     })
 }
 
