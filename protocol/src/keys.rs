@@ -10,7 +10,7 @@
 use crate::error::ProtocolError;
 use crate::layout::{Labels, Shape, ShardRows, ShardedCircuit};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, Zero};
+use ark_ff::Field;
 use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
 use tutti_crypto::domain::{Domain, domain};
@@ -37,6 +37,11 @@ pub fn quotient_coset(shape: Shape) -> Result<Domain, ProtocolError> {
 }
 
 /// What a worker needs about its shard's circuit: preprocessed polynomials and its SRS row.
+///
+/// Build it with [`shard_key_from_values`] (as a worker does from its assignment) or
+/// [`preprocess`]: the derived fields (`fixed`, `fixed_coset`, `commitments`) must agree
+/// with `fixed_values` and `row`, which are what the shard-inputs digest covers
+/// ([`crate::worker::ShardInputs::digest`]).
 #[derive(Clone, Debug)]
 pub struct ShardProvingKey {
     /// Which shard.
@@ -229,9 +234,9 @@ impl VerifyingKey {
             }
         };
         let delta = r.scalar()?;
-        if delta.is_zero() {
+        if !crate::layout::delta_candidates(shape).any(|c| c == delta) {
             return Err(ProtocolError::MalformedVerifyingKey(
-                "the label offset δ is zero (shards' copy labels would collide)".into(),
+                "the label offset δ is not one derived for this shape (a chosen δ can make the copy labels of two shards collide)".into(),
             ));
         }
         let g2 = G2Part::decode(&mut r)?;

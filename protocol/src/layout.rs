@@ -159,15 +159,24 @@ impl Labels {
     }
 }
 
-/// Derives δ for a shape: the first candidate (hash of the shape and a counter) for which
-/// all 3·M·T labels are distinct.
-pub fn derive_delta(shape: Shape) -> Result<Fr, ProtocolError> {
-    for counter in 0u32..16 {
+/// The 16 candidates for δ of a shape, in order: keccak256("tutti/delta/v1" ‖ M u64 BE ‖
+/// T u64 BE ‖ counter u32 BE) read big-endian mod r. Nobody chooses them, so each gives
+/// distinct labels except with negligible probability; a verifying key whose δ is not
+/// one of them is refused ([`crate::keys::VerifyingKey::from_bytes`]).
+pub fn delta_candidates(shape: Shape) -> impl Iterator<Item = Fr> {
+    (0u32..16).map(move |counter| {
         let mut seed = b"tutti/delta/v1".to_vec();
         seed.extend_from_slice(&(shape.shards as u64).to_be_bytes());
         seed.extend_from_slice(&(shape.shard_gates as u64).to_be_bytes());
         seed.extend_from_slice(&counter.to_be_bytes());
-        let delta = Fr::from_be_bytes_mod_order(&keccak256(&seed));
+        Fr::from_be_bytes_mod_order(&keccak256(&seed))
+    })
+}
+
+/// Derives δ for a shape: the first candidate (hash of the shape and a counter) for which
+/// all 3·M·T labels are distinct.
+pub fn derive_delta(shape: Shape) -> Result<Fr, ProtocolError> {
+    for delta in delta_candidates(shape) {
         if shape.shards == 1 || labels_distinct(shape, delta) {
             return Ok(delta);
         }

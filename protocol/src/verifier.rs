@@ -85,10 +85,11 @@ pub fn verification_batch(
     public_inputs: &[Fr],
     proof: &Proof,
 ) -> Result<PairingBatch, ProtocolError> {
-    // A key decoded by `VerifyingKey::from_bytes` passed this already; one built in
-    // memory by a caller may not have (with a degenerate G2 part garbage verifies).
+    // A key decoded by `VerifyingKey::from_bytes` passed this already (and the subgroup
+    // checks); one built in memory by a caller may not have: with a degenerate G2 part
+    // garbage verifies.
     vk.g2
-        .validate()
+        .check_nondegenerate()
         .map_err(|e| ProtocolError::MalformedVerifyingKey(e.to_string()))?;
     if public_inputs.len() != vk.public_positions.len() {
         return Err(ProtocolError::PublicInputCount {

@@ -104,9 +104,12 @@ fn per_shard_data_that_does_not_add_up_is_refused() {
     let mut bad = vk.clone();
     bad.fixed[3] = (bad.fixed[3] + g).into_affine();
     assert!(refused(&bad));
-    // A zero label offset.
+    // A zero label offset, and one chosen rather than derived for the shape.
     let mut bad = vk.clone();
     bad.delta = Fr::zero();
+    assert!(refused(&bad));
+    let mut bad = vk.clone();
+    bad.delta += Fr::from(1u64);
     assert!(refused(&bad));
     // A public position twice.
     let mut bad = vk.clone();
@@ -128,7 +131,9 @@ fn many_public_positions_decode_and_a_late_duplicate_is_found() {
     let public_positions: Vec<(usize, usize)> = (0..n).map(|k| (k % m, k / m)).collect();
     let vk = VerifyingKey {
         shape: Shape::new(m, t).expect("shape"),
-        delta: Fr::from(3u64),
+        delta: tutti_protocol::layout::delta_candidates(Shape::new(m, t).expect("shape"))
+            .next()
+            .expect("a candidate"),
         g2: common::random_job(2, 16, 42).pre.aggregator.vk.g2,
         fixed: [G1Affine::zero(); 8],
         public_positions,

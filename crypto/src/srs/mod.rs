@@ -235,12 +235,17 @@ impl InMemorySrs {
         };
         header.validate()?;
         let dy = domain::domain(shards)?;
-        // A secret inside a domain would make the closed forms degenerate: move it.
-        while dy.evaluate_vanishing_polynomial(tau_y).is_zero() {
-            tau_y += Fr::one();
+        // A secret inside the Y-domain would make the closed forms degenerate, and a
+        // trapdoor of 0 or ±1, or two related ones, a G2 part that no loader accepts
+        // (G2Part::validate): move them (never happens for secrets from a hash).
+        let one = Fr::one();
+        while dy.evaluate_vanishing_polynomial(tau_y).is_zero()
+            || [Fr::zero(), -one].contains(&tau_y)
+        {
+            tau_y += one;
         }
-        while tau_x.is_zero() {
-            tau_x += Fr::one();
+        while [Fr::zero(), one, -one, tau_y, -tau_y].contains(&tau_x) {
+            tau_x += one;
         }
         let len = row_len(shard_gates);
         let lag: Vec<Fr> = (0..shards)
@@ -461,26 +466,26 @@ impl SrsFile {
             return Err(bad("header checksum mismatch: the file is corrupted".into()));
         }
         let mut r = Reader::new(&head, "SRS G2 part");
+        // spec/srs.md §5, steps 9 to 12, in that order.
         let g2 = G2Part::decode(&mut r)?;
+        g2.validate()
+            .map_err(|e| bad(format!("malformed G2 part: {e}")))?;
         let pts = r.take((yl + m) * POINT_FILE_BYTES)?;
         let pts = decode_file_points(pts).map_err(|e| bad(e.into()))?;
         let (y_powers, lagrange_y) = (pts[..yl].to_vec(), pts[yl..].to_vec());
         let row_digests = (0..m)
             .map(|_| r.array::<32>())
             .collect::<Result<Vec<_>>>()?;
-        if header.insecure {
-            tracing::warn!(path = %path.display(), "this SRS was generated from a public seed: INSECURE, for development only");
-        }
         let agg = AggregatorSrs {
             header,
             y_powers,
             lagrange_y,
             g2,
         };
-        agg.g2
-            .validate()
-            .map_err(|e| bad(format!("malformed G2 part: {e}")))?;
         check_aggregator_part(&agg).map_err(|e| bad(e.to_string()))?;
+        if header.insecure {
+            tracing::warn!(path = %path.display(), "this SRS was generated from a public seed: INSECURE, for development only");
+        }
         Ok(SrsFile {
             path: path.to_path_buf(),
             agg,

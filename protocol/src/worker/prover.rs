@@ -102,8 +102,8 @@ impl ShardInputs {
     /// "tutti/shard-inputs/v3" || shard u32 BE || M u32 BE || T u32 BE || δ 32 bytes BE ||
     /// 8 fixed commitments (64 bytes x‖y each) || BLAKE3(the 8·T fixed values, 32 bytes
     /// BE each) || public rows: count u32 BE, then (row u32 BE, index u32 BE) each ||
-    /// BLAKE3(row, 64 bytes per point) || shard key || for each wire: length u32 BE and
-    /// values 32 bytes BE)`.
+    /// BLAKE3(row, 64 bytes per point) || shard key || BLAKE3(for each wire: length u32
+    /// BE and values 32 bytes BE))` (spec/envelope.md §3.1).
     ///
     /// The fixed values are hashed themselves, not only bound through their commitments:
     /// whoever knows the SRS trapdoor (a single-party setup) could open one commitment to
@@ -124,15 +124,15 @@ impl ShardInputs {
                 for values in &k.fixed_values {
                     encode_scalars_be(&mut bytes, values);
                 }
-                *blake3::hash(&bytes).as_bytes()
+                large_blake3(&bytes)
             },
             || {
-                let mut out = Vec::new();
+                let mut bytes = Vec::new();
                 for w in &self.witness.wires {
-                    out.extend_from_slice(&(w.len() as u32).to_be_bytes());
-                    encode_scalars_be(&mut out, w);
+                    bytes.extend_from_slice(&(w.len() as u32).to_be_bytes());
+                    encode_scalars_be(&mut bytes, w);
                 }
-                out
+                large_blake3(&bytes)
             },
         );
         let mut d = b"tutti/shard-inputs/v3".to_vec();
@@ -156,6 +156,13 @@ impl ShardInputs {
     }
 }
 
+/// BLAKE3 of a (large) byte string, hashed on every thread of rayon's pool.
+fn large_blake3(bytes: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update_rayon(bytes);
+    *h.finalize().as_bytes()
+}
+
 /// BLAKE3 of the transcript encodings of a row's points, in order: the row's part of
 /// the shard-inputs digest, and what a worker's cache of checked rows remembers.
 pub fn row_points_digest(row: &tutti_crypto::srs::WorkerRow) -> [u8; 32] {
@@ -164,7 +171,7 @@ pub fn row_points_digest(row: &tutti_crypto::srs::WorkerRow) -> [u8; 32] {
         .par_chunks_mut(64)
         .zip(row.bases.par_iter())
         .for_each(|(dst, p)| dst.copy_from_slice(&tutti_crypto::encoding::g1_evm(p)));
-    *blake3::hash(&bytes).as_bytes()
+    large_blake3(&bytes)
 }
 
 /// Appends the 32-byte big-endian encoding of each value (in parallel: digests hash

@@ -164,11 +164,14 @@ fn check_inputs(
 ) -> Result<(), RefusalReason> {
     let key = &inputs.key;
     let shard = key.shard;
+    if inputs.public_inputs.len() != vk.public_positions.len() {
+        // The statement, not the key, does not fit.
+        return Err(RefusalReason::MalformedInputs);
+    }
     let consistent = vk.shard_fixed.get(shard) == Some(&key.commitments)
         && vk.lagrange_y.get(shard) == Some(&key.row.lagrange_base())
         && vk.shape == key.shape
         && vk.delta == key.delta
-        && inputs.public_inputs.len() == vk.public_positions.len()
         && key.public_rows == expected_public_rows(vk, shard);
     if !consistent {
         return Err(RefusalReason::KeyMismatch);
@@ -268,9 +271,10 @@ impl SignedWorker {
 
     /// A worker for `inputs` that skips the SRS row check for a row `checked` already
     /// passed (and remembers this one if it passes). Its first directive is answered
-    /// with a signed refusal of round 1 if the proving key is not the shard's part of
-    /// `vk` (KeyMismatch: commitments, Lagrange base, shape, δ, public rows, statement
-    /// length) or its SRS row is not consistent with `vk` (SrsRowInconsistent).
+    /// with a signed refusal of round 1 if the statement does not have the key's length
+    /// (MalformedInputs), the proving key is not the shard's part of `vk` (KeyMismatch:
+    /// commitments, Lagrange base, shape, δ, public rows) or its SRS row is not
+    /// consistent with `vk` (SrsRowInconsistent).
     pub fn with_checked_rows(
         identity: WorkerIdentity,
         job_id: JobId,

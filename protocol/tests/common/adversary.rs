@@ -31,6 +31,24 @@ pub struct Variant {
     pub assignment: ShardAssignment,
 }
 
+/// The alterations of one shard's assignment, sorted by what became of them.
+#[derive(Default)]
+pub struct Variants {
+    /// Those a worker receives (the honest one first).
+    pub run: Vec<Variant>,
+    /// Those the assignment decoder refuses: no worker ever sees them.
+    pub refused_at_decode: Vec<String>,
+    /// Those that change nothing for this shard (e.g. public rows of a shard without any).
+    pub unchanged: Vec<String>,
+}
+
+impl Variants {
+    /// The variant of this name that a worker receives.
+    pub fn get(&self, name: &str) -> Option<&Variant> {
+        self.run.iter().find(|v| v.name == name)
+    }
+}
+
 /// The honest assignment of `shard` and every single-field alteration of it.
 pub fn variants(
     job: &super::Job,
@@ -38,7 +56,7 @@ pub fn variants(
     foreign: Option<(VerifyingKey, ShardAssignment)>,
     shard: usize,
     job_id: JobId,
-) -> Vec<Variant> {
+) -> Variants {
     let vk = job.pre.aggregator.vk.clone();
     let secrets = ShardSecrets {
         witness: job.witnesses[shard].clone(),
@@ -51,23 +69,29 @@ pub fn variants(
         secrets,
     );
     let t = honest.shape.shard_gates;
-    let mut out = vec![Variant {
-        name: "honest".into(),
-        vk: vk.clone(),
-        assignment: honest.clone(),
-    }];
+    let mut out = Variants {
+        run: vec![Variant {
+            name: "honest".into(),
+            vk: vk.clone(),
+            assignment: honest.clone(),
+        }],
+        ..Variants::default()
+    };
     let mut push = |name: String, f: &dyn Fn(&mut ShardAssignment)| {
         let mut a = honest.clone();
         f(&mut a);
+        if a == honest {
+            out.unchanged.push(name);
+            return;
+        }
         // What crosses the wire: the assignment must still decode.
-        if let Ok(bytes) = a.to_bytes()
-            && let Ok(a) = ShardAssignment::from_bytes(&bytes)
-        {
-            out.push(Variant {
+        match a.to_bytes().and_then(|b| ShardAssignment::from_bytes(&b)) {
+            Ok(a) => out.run.push(Variant {
                 name,
                 vk: vk.clone(),
                 assignment: a,
-            });
+            }),
+            Err(_) => out.refused_at_decode.push(name),
         }
     };
     let g = G1Affine::generator();
@@ -141,13 +165,13 @@ pub fn variants(
     });
     push("shard key changed".into(), &|a| a.secrets.shard_key[0] ^= 1);
     push("another job id".into(), &|a| a.job_id[0] ^= 1);
-    out.push(Variant {
+    out.run.push(Variant {
         name: "another circuit's verifying key".into(),
         vk: other_vk.clone(),
         assignment: honest.clone(),
     });
     if let Some((vk, assignment)) = foreign {
-        out.push(Variant {
+        out.run.push(Variant {
             name: "a setup the aggregator made itself".into(),
             vk,
             assignment,
