@@ -547,6 +547,38 @@ mod tests {
         assert!(refusal(outcome, &none).contains("no verifying key is pinned"));
     }
 
+    /// The insecure byte is a label: a key of the public demo SRS relabelled as secure
+    /// is still recognised from its G2 part and refused.
+    #[test]
+    fn a_relabelled_public_seed_is_still_refused() {
+        let srs = InMemorySrs::insecure_from_seed(2, 16, b"tutti-demo").unwrap();
+        let (sub, outcome, vk) = proved(srs);
+        let mut relabelled = VerifyingKey::from_bytes(&vk).unwrap();
+        relabelled.insecure_srs = false;
+        let bytes = relabelled.to_bytes();
+        assert_eq!(
+            relabelled.srs_id(),
+            VerifyingKey::from_bytes(&vk).unwrap().srs_id()
+        );
+        let JobOutcome::Proved {
+            proof,
+            public_inputs,
+            stats,
+            ..
+        } = outcome
+        else {
+            panic!("a proved outcome");
+        };
+        let outcome = JobOutcome::Proved {
+            proof,
+            vk: bytes.clone(),
+            public_inputs,
+            stats,
+        };
+        let why = refusal(outcome, &pinned(&sub, &bytes));
+        assert!(why.contains("public seed \"tutti-demo\""), "{why}");
+    }
+
     #[test]
     fn a_seeded_srs_needs_allow_insecure_srs() {
         for seed in [&b"tutti-demo"[..], b"unit-test"] {
