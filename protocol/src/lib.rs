@@ -24,6 +24,7 @@ pub mod envelope;
 mod error;
 pub mod fiat_shamir;
 pub mod fragments;
+pub mod import;
 pub mod inputs;
 pub mod keys;
 pub mod layout;

@@ -1,0 +1,174 @@
+//! Circuits from outside tutti: readers for the files other toolchains write.
+//!
+//! [`circom`] reads circom's constraint system (`.r1cs`, iden3 binary format version 1)
+//! and a witness (`.wtns`, version 2) as snarkjs or circom's witness generators write
+//! them, over BN254's scalar field only. These readers take bytes (the crate does no
+//! IO): the caller reads the file. Nothing here converts R1CS to Plonk gates yet.
+//!
+//! Every reader checks each length against the bytes it has before it allocates, so a
+//! truncated, corrupted or hostile file gives an [`ImportError`], never a panic and
+//! never an allocation larger than the input justifies.
+
+pub mod circom;
+
+use thiserror::Error;
+
+/// Why a circuit or witness file could not be imported.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ImportError {
+    /// The file ends (or a section ends) before the item being read.
+    #[error(
+        "file is truncated or corrupted: {what} at byte {offset} needs {needed} bytes but only {available} remain"
+    )]
+    Truncated {
+        /// What was being read.
+        what: String,
+        /// Byte offset in the file where it starts.
+        offset: u64,
+        /// Bytes it needs.
+        needed: u64,
+        /// Bytes left (in the file, or in the section that should contain it).
+        available: u64,
+    },
+    /// The file does not start with the expected four magic bytes.
+    #[error(
+        "not a {expected} file: it starts with {found:?} instead of {expected:?} (is it the right file?)"
+    )]
+    BadMagic {
+        /// The format expected (`"r1cs"` or `"wtns"`).
+        expected: &'static str,
+        /// The first four bytes found, lossily as text.
+        found: String,
+    },
+    /// The file's format version is not the one this reader implements.
+    #[error(
+        "{format} format version {found} is not supported (only version {supported}); regenerate it with circom 2 / snarkjs 0.7"
+    )]
+    UnsupportedVersion {
+        /// The format (`"r1cs"` or `"wtns"`).
+        format: &'static str,
+        /// The version found.
+        found: u32,
+        /// The version this reader implements.
+        supported: u32,
+    },
+    /// The file is for another prime field than BN254's scalar field.
+    #[error(
+        "the file is for the field of {found}, not BN254's scalar field (circom's default, bn128): tutti proves over BN254 only; recompile the circuit with `circom --prime bn128`"
+    )]
+    WrongPrime {
+        /// The curve or field circom names this prime by (`bls12381`, `goldilocks`,
+        /// `pallas`, …), else the prime in hexadecimal (`0x…`).
+        found: String,
+    },
+    /// The header's field element size is not one a prime field file can have.
+    #[error(
+        "invalid field element size {found} bytes in the {format} header (expected 32 for BN254)"
+    )]
+    FieldSize {
+        /// The format (`"r1cs"` or `"wtns"`).
+        format: &'static str,
+        /// The size found.
+        found: u32,
+    },
+    /// The `.r1cs` file has circom custom-gate sections (types 4 and 5), written for
+    /// circuits with `pragma custom_templates`.
+    #[error(
+        "the r1cs file uses circom custom templates (section type {section}): custom gates cannot be imported; rewrite the circuit without `pragma custom_templates`"
+    )]
+    CustomGates {
+        /// The custom-gate section type found (4 or 5).
+        section: u32,
+    },
+    /// A field element is not in canonical form (it is not less than the prime).
+    #[error(
+        "{what} is not a canonical field element (it is not less than BN254's scalar field prime)"
+    )]
+    NonCanonical {
+        /// Which element.
+        what: String,
+    },
+    /// A declared size disagrees with the content that it should describe.
+    #[error(
+        "{what}: declared {declared} bytes but its content is {actual} bytes (corrupted file?)"
+    )]
+    SizeMismatch {
+        /// What is inconsistent.
+        what: String,
+        /// The size the file declares.
+        declared: u64,
+        /// The size its content implies.
+        actual: u64,
+    },
+    /// A section the format requires is absent.
+    #[error("the {format} file has no {name} section (type {section})")]
+    MissingSection {
+        /// The format (`"r1cs"` or `"wtns"`).
+        format: &'static str,
+        /// The section type.
+        section: u32,
+        /// The section's name.
+        name: &'static str,
+    },
+    /// A section appears twice.
+    #[error("the {format} file has section type {section} twice")]
+    DuplicateSection {
+        /// The format (`"r1cs"` or `"wtns"`).
+        format: &'static str,
+        /// The section type.
+        section: u32,
+    },
+    /// Bytes follow the last section the header announces.
+    #[error("{count} bytes follow the last section of the {format} file (corrupted file?)")]
+    TrailingBytes {
+        /// The format (`"r1cs"` or `"wtns"`).
+        format: &'static str,
+        /// How many bytes.
+        count: u64,
+    },
+    /// The `.r1cs` header's counts are inconsistent with each other.
+    #[error("invalid r1cs header: {reason}")]
+    InvalidHeader {
+        /// What is inconsistent.
+        reason: String,
+    },
+    /// A constraint refers to a wire the circuit does not have.
+    #[error("constraint {constraint} refers to wire {wire}, but the circuit has {n_wires} wires")]
+    WireOutOfRange {
+        /// The constraint's index.
+        constraint: usize,
+        /// The wire id found.
+        wire: u32,
+        /// The number of wires in the header.
+        n_wires: u32,
+    },
+    /// The wire-to-label map names a label the circuit does not have.
+    #[error("wire {wire} maps to label {label}, but the circuit has {n_labels} labels")]
+    LabelOutOfRange {
+        /// The wire.
+        wire: u32,
+        /// The label id found.
+        label: u64,
+        /// The number of labels in the header.
+        n_labels: u64,
+    },
+    /// The witness has another length than the circuit has wires.
+    #[error(
+        "the witness has {witness} values but the circuit has {wires} wires: is it the witness of another circuit or compilation?"
+    )]
+    WitnessLength {
+        /// Wires in the circuit.
+        wires: u64,
+        /// Values in the witness.
+        witness: u64,
+    },
+    /// The witness's first value (circom's constant-one signal) is not 1.
+    #[error("the witness's first value must be 1 (circom's constant signal) but is not")]
+    WitnessConstantNotOne,
+    /// The witness does not satisfy a constraint.
+    #[error("the witness does not satisfy constraint {constraint} (A·B ≠ C)")]
+    Unsatisfied {
+        /// The index of the first failing constraint.
+        constraint: usize,
+    },
+}
