@@ -3,13 +3,15 @@
 //! [`circom`] reads circom's constraint system (`.r1cs`, iden3 binary format version 1)
 //! and a witness (`.wtns`, version 2) as snarkjs or circom's witness generators write
 //! them, over BN254's scalar field only. These readers take bytes (the crate does no
-//! IO): the caller reads the file. Nothing here converts R1CS to Plonk gates yet.
+//! IO): the caller reads the file. [`plonk`] converts such an R1CS into tutti gates, and
+//! a circom witness into the values of their variables.
 //!
 //! Every reader checks each length against the bytes it has before it allocates, so a
 //! truncated, corrupted or hostile file gives an [`ImportError`], never a panic and
 //! never an allocation larger than the input justifies.
 
 pub mod circom;
+pub mod plonk;
 
 use thiserror::Error;
 
@@ -170,5 +172,26 @@ pub enum ImportError {
     Unsatisfied {
         /// The index of the first failing constraint.
         constraint: usize,
+    },
+    /// The constraint system has no constraints: there is nothing to prove.
+    #[error("the r1cs has no constraints: there is nothing to prove")]
+    EmptyR1cs,
+    /// Converting the constraint system needs more variables than a `u32` can index
+    /// (`u32::MAX` itself marks padding).
+    #[error(
+        "the converted circuit needs {needed} variables, more than the 2^32 − 1 tutti can index: split the circuit"
+    )]
+    TooManyVariables {
+        /// Variables needed so far when the limit was hit.
+        needed: u64,
+    },
+    /// A converted row does not hold although the witness satisfies the R1CS: a bug of
+    /// the converter, reported instead of a proof that would not verify.
+    #[error(
+        "internal error: row {row} of the converted circuit does not hold for a witness that satisfies the r1cs (please report this)"
+    )]
+    GateUnsatisfied {
+        /// The row.
+        row: usize,
     },
 }
