@@ -4,7 +4,9 @@
 //! and a witness (`.wtns`, version 2) as snarkjs or circom's witness generators write
 //! them, over BN254's scalar field only. These readers take bytes (the crate does no
 //! IO): the caller reads the file. [`plonk`] converts such an R1CS into tutti gates, and
-//! a circom witness into the values of their variables.
+//! a circom witness into the values of their variables. [`wasm`] (feature
+//! `circom-wasm`, on by default) computes a circom witness from circom's WebAssembly
+//! witness generator and an `input.json`, as `snarkjs wtns calculate` does.
 //!
 //! Every reader checks each length against the bytes it has before it allocates, so a
 //! truncated, corrupted or hostile file gives an [`ImportError`], never a panic and
@@ -12,6 +14,8 @@
 
 pub mod circom;
 pub mod plonk;
+#[cfg(feature = "circom-wasm")]
+pub mod wasm;
 
 use thiserror::Error;
 
@@ -193,5 +197,117 @@ pub enum ImportError {
     GateUnsatisfied {
         /// The row.
         row: usize,
+    },
+    /// The witness generator's bytes are not a valid WebAssembly module (truncated,
+    /// corrupted, or not wasm at all).
+    #[error(
+        "the witness generator is not a valid WebAssembly module: {reason} (pass circom's NAME_js/NAME.wasm)"
+    )]
+    WasmInvalid {
+        /// What the WebAssembly validator found.
+        reason: String,
+    },
+    /// The module is valid WebAssembly but not a circom 2 witness generator (another
+    /// import, a missing or mistyped export, another interface version).
+    #[error("the WebAssembly module is not a circom 2 witness generator: {reason}")]
+    WasmNotWitnessGenerator {
+        /// What differs from circom's generator interface.
+        reason: String,
+    },
+    /// The witness generator stopped on a failing `assert` of the circuit: the input does
+    /// not satisfy the circuit.
+    #[error(
+        "the input does not satisfy the circuit: an assert failed in circom's witness generator: {messages}"
+    )]
+    CircomAssert {
+        /// What circom printed (the template and line of the assert, and any `log`
+        /// lines before it).
+        messages: String,
+    },
+    /// The witness generator stopped with another of circom's exceptions.
+    #[error("circom's witness generator stopped with exception {code} ({kind}): {messages}")]
+    CircomException {
+        /// circom's exception code.
+        code: i32,
+        /// What the code means (as snarkjs words it).
+        kind: String,
+        /// What circom printed before it stopped.
+        messages: String,
+    },
+    /// The witness generator trapped (an out-of-bounds access, `unreachable`, a stack
+    /// overflow, …).
+    #[error("the witness generator trapped while {during}: {reason}")]
+    WasmTrap {
+        /// What the calculator was doing.
+        during: String,
+        /// The trap.
+        reason: String,
+    },
+    /// The witness generator used all its fuel (instruction budget): it loops, or the
+    /// circuit needs a larger budget.
+    #[error(
+        "the witness generator ran out of fuel after {fuel} units: it loops, or the circuit needs a larger WasmLimits::fuel"
+    )]
+    WasmOutOfFuel {
+        /// The budget it had.
+        fuel: u64,
+    },
+    /// The witness generator needs more resources than it is allowed.
+    #[error("the witness generator exceeds a resource limit: {what}")]
+    WasmLimit {
+        /// Which limit, and by how much.
+        what: String,
+    },
+    /// The input JSON is malformed or not shaped as an object of input signals.
+    #[error("invalid input JSON: {reason}")]
+    InputJson {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An input value is not an integer.
+    #[error("input `{name}` value {index}: {reason}")]
+    InputValue {
+        /// The input signal.
+        name: String,
+        /// The value's index in the flattened signal.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An input value is not less than BN254's scalar field prime.
+    #[error(
+        "input `{name}` value {index} is not less than BN254's scalar field prime (a value of another field? reduce it first)"
+    )]
+    InputNotInField {
+        /// The input signal.
+        name: String,
+        /// The value's index in the flattened signal.
+        index: usize,
+    },
+    /// The input names a signal that the circuit has no input of.
+    #[error("the circuit has no input signal `{name}` (check its name and the circuit)")]
+    InputUnknownSignal {
+        /// The name as given.
+        name: String,
+    },
+    /// The input gives a signal another number of values than the circuit declares.
+    #[error("input signal `{name}` needs {expected} values but the input gives {found}")]
+    InputArity {
+        /// The input signal.
+        name: String,
+        /// The values the circuit declares (all array elements, flattened).
+        expected: u64,
+        /// The values given.
+        found: u64,
+    },
+    /// The input leaves some of the circuit's input signals unset.
+    #[error(
+        "the input sets {set} input values but the circuit has {expected}: an input signal is missing"
+    )]
+    InputMissing {
+        /// Values set.
+        set: u64,
+        /// Input values the circuit has.
+        expected: u64,
     },
 }
