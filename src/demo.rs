@@ -3,8 +3,9 @@
 //! proof it gets back.
 
 use crate::CircuitKind;
+use crate::inputs::builtin;
 use crate::job::Summary;
-use crate::net::{check_outcome, circuit_ref, expected_vk_bytes, runtime, submission};
+use crate::net::{check_outcome, expected_vk_bytes, runtime, submission};
 use crate::trust::{Expected, to_hex};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -83,7 +84,8 @@ pub fn run(
         shard_gates,
         b"tutti-demo",
     )?);
-    let (sub, detail, gates) = submission(circuit_ref(CircuitKind::Rollup, shape, 1))?;
+    let job = builtin(CircuitKind::Rollup, shape, 1)?;
+    let (sub, detail, gates) = (submission(&job), job.detail.clone(), job.compiled.rows());
     let dir = tempfile::tempdir().context("a temporary directory for the journal")?;
     let creds = AggregatorCredentials::generate()?;
     let identities: Vec<WorkerIdentity> =
@@ -185,7 +187,8 @@ pub fn run(
         .collect();
     let summary = Summary {
         verified: true,
-        circuit: "rollup",
+        circuit: job.name.clone(),
+        digest: to_hex(&job.compiled.digest()),
         shards: workers,
         shard_gates,
         gates,

@@ -1,17 +1,17 @@
 //! `tutti prove` and `tutti demo`: build a circuit, preprocess, prove in-process, verify.
 
 use crate::CircuitKind;
+use crate::inputs::{CircuitArgs, JobCircuit, builtin, public_json};
+use crate::trust::to_hex;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::RngCore;
 use serde::Serialize;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tutti_crypto::srs::{InMemorySrs, RowSource, SrsFile};
-use tutti_protocol::circuit::{Circuit, Witness};
-use tutti_protocol::circuits::{random::random_circuit, rollup::rollup_circuit};
 use tutti_protocol::keys::{VerifyingKey, preprocess};
-use tutti_protocol::layout::{Shape, ShardedCircuit};
+use tutti_protocol::layout::Shape;
 use tutti_protocol::proof::{PROOF_BYTES, ProofFile};
 use tutti_protocol::runner::{Clock, FaultSpec, JobOptions, JobReport, Traffic, run_job};
 use tutti_protocol::verifier::verify;
@@ -29,7 +29,9 @@ impl Clock for StdClock {
 #[derive(Serialize, Debug)]
 pub struct Summary {
     pub verified: bool,
-    pub circuit: &'static str,
+    pub circuit: String,
+    /// The compiled circuit's digest (hex).
+    pub digest: String,
     pub shards: usize,
     pub shard_gates: usize,
     pub gates: usize,
@@ -93,43 +95,29 @@ fn spinner(msg: &'static str) -> ProgressBar {
     pb
 }
 
-fn build(kind: CircuitKind, shape: Shape, seed: u64) -> Result<(Circuit, Witness, String)> {
-    Ok(match kind {
-        CircuitKind::Random => {
-            let (c, w) = random_circuit(shape.shards * shape.usable_rows(), seed);
-            let d = format!("random circuit, {} gates", c.gates.len());
-            (c, w, d)
-        }
-        CircuitKind::Rollup => {
-            let (c, w, stats) = rollup_circuit(shape, seed)?;
-            let d = format!(
-                "rollup circuit, {} MiMC-hashed transfers ({} per shard), {} gates",
-                stats.transfers,
-                stats.transfers_per_shard,
-                c.gates.len()
-            );
-            (c, w, d)
-        }
-    })
-}
-
-/// Builds, preprocesses, proves and verifies one job.
-pub fn run(
-    kind: CircuitKind,
-    shape: Shape,
-    seed: u64,
-    srs: &dyn RowSource,
-    robustness: &Robustness,
-) -> Result<Outcome> {
-    let span = tracing::info_span!("job", circuit = ?kind, shards = shape.shards, shard_gates = shape.shard_gates);
+/// Preprocesses, proves and verifies one job.
+pub fn run(job: &JobCircuit, srs: &dyn RowSource, robustness: &Robustness) -> Result<Outcome> {
+    let shape = job.compiled.shape();
+    let span = tracing::info_span!("job", circuit = %job.name, shards = shape.shards, shard_gates = shape.shard_gates);
     let _enter = span.enter();
-    let (circuit, witness, detail) = build(kind, shape, seed)?;
+    let detail = job.detail.clone();
     tracing::info!("{detail}");
+    let header = srs.header();
+    anyhow::ensure!(
+        header.shards == shape.shards && header.shard_gates >= shape.shard_gates,
+        "the SRS is for {} shards of up to {} rows; this circuit needs {} shards of {} rows (make one with `tutti setup --shards {} --shard-gates {}`)",
+        header.shards,
+        header.shard_gates,
+        shape.shards,
+        shape.shard_gates,
+        shape.shards,
+        shape.shard_gates
+    );
     let pb = spinner("preprocessing");
-    let sharded = ShardedCircuit::new(&circuit, shape)?;
-    let pre = preprocess(&sharded, srs).context("preprocessing the circuit")?;
-    let witnesses = sharded.shard_witnesses(&witness);
-    let public_inputs = witness.public_inputs(&circuit);
+    let sharded = job.compiled.sharded();
+    let pre = preprocess(sharded, srs).context("preprocessing the circuit")?;
+    let witnesses = job.shard_witnesses();
+    let public_inputs = job.public_inputs.clone();
     pb.finish_and_clear();
     sharded
         .check_witness(&witnesses, &public_inputs)
@@ -186,13 +174,11 @@ pub fn run(
     let verify_ms = ms(start.elapsed());
     let summary = Summary {
         verified,
-        circuit: match kind {
-            CircuitKind::Random => "random",
-            CircuitKind::Rollup => "rollup",
-        },
+        circuit: job.name.clone(),
+        digest: to_hex(&job.compiled.digest()),
         shards: shape.shards,
         shard_gates: shape.shard_gates,
-        gates: circuit.gates.len(),
+        gates: job.compiled.rows(),
         proof_bytes: proof.to_bytes().len(),
         prove_ms: ms(prove),
         worker_ms_max: report.worker_nanos.iter().copied().max().unwrap_or(0) as f64 / 1e6,
@@ -232,25 +218,46 @@ pub fn run(
 }
 
 /// Arguments of `tutti prove`.
-pub struct ProveArgs<'a> {
-    pub circuit: CircuitKind,
-    pub shards: usize,
-    pub shard_gates: usize,
-    pub srs: &'a Path,
-    pub out: &'a Path,
-    pub vk_out: &'a Path,
-    pub seed: u64,
+#[derive(clap::Args, Debug)]
+pub struct ProveArgs {
+    #[command(flatten)]
+    pub circuit: CircuitArgs,
+    /// SRS file made by `tutti setup` for the same M and at least T.
+    #[arg(long)]
+    pub srs: PathBuf,
+    /// Where to write the proof (with its public inputs).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to write the verifying key.
+    #[arg(long)]
+    pub vk_out: Option<PathBuf>,
+    /// Where to write the public inputs as snarkjs's `public.json` (a JSON array of
+    /// decimal strings).
+    #[arg(long, value_name = "public.json")]
+    pub public_out: Option<PathBuf>,
+    /// Idle workers ready to take over a shard.
+    #[arg(long, default_value_t = 0)]
     pub spares: usize,
+    /// Workers proving each shard; their messages must agree round by round.
+    #[arg(long, default_value_t = 1)]
     pub replicas: usize,
+    /// Make the first worker of a shard misbehave: SHARD:FAULT[@ROUND], repeatable.
+    /// Faults: crash, stall, wrong-commitment, wrong-evaluation, bad-opening,
+    /// wrong-product, equivocate, bad-signature, replay.
+    #[arg(long, value_parser = clap::value_parser!(tutti_protocol::runner::FaultSpec))]
     pub inject: Vec<FaultSpec>,
-    pub blame_out: Option<&'a Path>,
+    /// Write a blame certificate file here for every worker proven faulty.
+    #[arg(long)]
+    pub blame_out: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
     pub json: bool,
 }
 
-pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
-    let shape = Shape::new(a.shards, a.shard_gates)?;
+pub fn prove_command(a: ProveArgs) -> Result<()> {
+    let job = a.circuit.load()?;
     let srs =
-        SrsFile::open(a.srs).with_context(|| format!("opening the SRS {}", a.srs.display()))?;
+        SrsFile::open(&a.srs).with_context(|| format!("opening the SRS {}", a.srs.display()))?;
     if srs.header().insecure {
         eprintln!(
             "WARNING: {} is an INSECURE seeded SRS: proofs made with it can be forged",
@@ -262,7 +269,7 @@ pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
         replicas: a.replicas,
         faults: a.inject.clone(),
     };
-    let o = run(a.circuit, shape, a.seed, &srs, &robustness)?;
+    let o = run(&job, &srs, &robustness)?;
     let Some(proof) = o.report.proof else {
         anyhow::bail!("no proof");
     };
@@ -270,7 +277,7 @@ pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
         proof,
         public_inputs: o.public_inputs.clone(),
     };
-    if let Some(dir) = a.blame_out {
+    if let Some(dir) = &a.blame_out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (n, c) in o.report.blamed.iter().enumerate() {
             let path = dir.join(format!("blame-shard{}-{n}.cert", c.shard()));
@@ -281,17 +288,29 @@ pub fn prove_command(a: ProveArgs<'_>) -> Result<()> {
             }
         }
     }
-    std::fs::write(a.out, file.to_bytes())
+    anyhow::ensure!(
+        o.summary.verified,
+        "the proof did not verify: nothing written"
+    );
+    let mut written = vec![a.out.display().to_string()];
+    std::fs::write(&a.out, file.to_bytes())
         .with_context(|| format!("writing the proof to {}", a.out.display()))?;
-    std::fs::write(a.vk_out, o.vk.to_bytes())
-        .with_context(|| format!("writing the verifying key to {}", a.vk_out.display()))?;
+    if let Some(path) = &a.vk_out {
+        std::fs::write(path, o.vk.to_bytes())
+            .with_context(|| format!("writing the verifying key to {}", path.display()))?;
+        written.push(path.display().to_string());
+    }
+    if let Some(path) = &a.public_out {
+        std::fs::write(path, public_json(&o.public_inputs))
+            .with_context(|| format!("writing the public inputs to {}", path.display()))?;
+        written.push(path.display().to_string());
+    }
     if a.json {
         println!("{}", serde_json::to_string(&o.summary)?);
     } else {
         print_summary(&o);
-        println!("wrote {} and {}", a.out.display(), a.vk_out.display());
+        println!("wrote {}", written.join(", "));
     }
-    anyhow::ensure!(o.summary.verified, "the proof did not verify");
     Ok(())
 }
 
@@ -307,7 +326,8 @@ pub fn demo(shards: usize, shard_gates: usize, json: bool) -> Result<()> {
     let pb = spinner("generating a development SRS");
     let srs = InMemorySrs::insecure_from_seed(shards, shard_gates, b"tutti-demo")?;
     pb.finish_and_clear();
-    let o = run(CircuitKind::Rollup, shape, 1, &srs, &Robustness::default())?;
+    let job = builtin(CircuitKind::Rollup, shape, 1)?;
+    let o = run(&job, &srs, &Robustness::default())?;
     if json {
         println!("{}", serde_json::to_string(&o.summary)?);
     } else {

@@ -5,10 +5,13 @@
 mod bench;
 mod blame;
 mod chaos;
+mod compile;
 mod demo;
+mod inputs;
 mod job;
 mod net;
 mod setup;
+mod symbols;
 mod trust;
 mod verify;
 
@@ -99,47 +102,12 @@ enum Command {
         #[arg(long)]
         seed: Option<String>,
     },
-    /// Prove a built-in circuit with in-process workers.
-    Prove {
-        /// Which circuit.
-        #[arg(long, value_enum)]
-        circuit: CircuitKind,
-        /// Number of shards M.
-        #[arg(long)]
-        shards: usize,
-        /// Rows per shard T.
-        #[arg(long)]
-        shard_gates: usize,
-        /// SRS file made by `tutti setup` for the same M and at least T.
-        #[arg(long)]
-        srs: PathBuf,
-        /// Where to write the proof (with its public inputs).
-        #[arg(long)]
-        out: PathBuf,
-        /// Where to write the verifying key.
-        #[arg(long)]
-        vk_out: PathBuf,
-        /// Seed of the circuit's witness.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Idle workers ready to take over a shard.
-        #[arg(long, default_value_t = 0)]
-        spares: usize,
-        /// Workers proving each shard; their messages must agree round by round.
-        #[arg(long, default_value_t = 1)]
-        replicas: usize,
-        /// Make the first worker of a shard misbehave: SHARD:FAULT[@ROUND], repeatable.
-        /// Faults: crash, stall, wrong-commitment, wrong-evaluation, bad-opening,
-        /// wrong-product, equivocate, bad-signature, replay.
-        #[arg(long, value_parser = clap::value_parser!(tutti_protocol::runner::FaultSpec))]
-        inject: Vec<tutti_protocol::runner::FaultSpec>,
-        /// Write a blame certificate file here for every worker proven faulty.
-        #[arg(long)]
-        blame_out: Option<PathBuf>,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Compile a circom circuit (`.r1cs`) for M shards: writes the compiled circuit and
+    /// its verifying key, and prints its rows next to snarkjs's PLONK gate count.
+    Compile(compile::CompileArgs),
+    /// Prove a circuit with in-process workers: a compiled one with a circom witness, or
+    /// a built-in one.
+    Prove(job::ProveArgs),
     /// Work with blame certificates.
     Blame {
         #[command(subcommand)]
@@ -161,6 +129,10 @@ enum Command {
         /// identity (64 hex digits).
         #[arg(long, value_name = "HEX", value_parser = trust::parse_hex32)]
         srs_id: Option<[u8; 32]>,
+        /// The statement to check the proof against, as snarkjs's `public.json` (a JSON
+        /// array of decimal strings); by default the one the proof file carries.
+        #[arg(long, value_name = "public.json")]
+        public: Option<PathBuf>,
     },
     /// Measure one worker, the aggregator and the verifier against a one-machine prover.
     Bench {
@@ -278,33 +250,8 @@ fn main() -> ExitCode {
             out,
             seed,
         } => setup::run(shards, shard_gates, &out, seed.as_deref()),
-        Command::Prove {
-            circuit,
-            shards,
-            shard_gates,
-            srs,
-            out,
-            vk_out,
-            seed,
-            spares,
-            replicas,
-            inject,
-            blame_out,
-            json,
-        } => job::prove_command(job::ProveArgs {
-            circuit,
-            shards,
-            shard_gates,
-            srs: &srs,
-            out: &out,
-            vk_out: &vk_out,
-            seed,
-            spares,
-            replicas,
-            inject,
-            blame_out: blame_out.as_deref(),
-            json,
-        }),
+        Command::Compile(args) => compile::run(&args),
+        Command::Prove(args) => job::prove_command(args),
         Command::Blame {
             command: BlameCommand::Verify { cert, vk },
         } => return blame::verify(&cert, &vk),
@@ -313,7 +260,8 @@ fn main() -> ExitCode {
             proof,
             vk_digest,
             srs_id,
-        } => return verify::run(&vk, &proof, vk_digest, srs_id),
+            public,
+        } => return verify::run(&vk, &proof, vk_digest, srs_id, public.as_deref()),
         Command::Bench {
             shards,
             shard_gates,

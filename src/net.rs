@@ -2,6 +2,7 @@
 //! `tutti worker` and `tutti submit`.
 
 use crate::CircuitKind;
+use crate::inputs::{CircuitArgs, JobCircuit};
 use crate::trust::{Expected, WHY_PIN, parse_hex32, to_hex};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,13 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tutti_crypto::srs::{RowSource, SrsFile};
 use tutti_protocol::blame::BlameCertificate;
-use tutti_protocol::circuits::{BuiltinCircuit, CircuitRef};
 use tutti_protocol::keys::VerifyingKey;
-use tutti_protocol::layout::{Shape, ShardedCircuit};
 use tutti_protocol::proof::{Proof, ProofFile};
 use tutti_protocol::verifier::verify;
 use tutti_transport::aggregator::prepare::Catalog;
 use tutti_transport::aggregator::{AggregatorNode, AggregatorSettings, hex};
+use tutti_transport::circuit_spec::CircuitSpec;
 use tutti_transport::client::submit_job;
 use tutti_transport::config::{AggregatorConfig, WorkerConfig};
 use tutti_transport::peer::PeerSettings;
@@ -184,24 +184,19 @@ pub struct SubmitArgs {
     /// aggregator's `clients` list.
     #[arg(long)]
     pub identity: PathBuf,
-    /// Which circuit.
-    #[arg(long, value_enum, default_value_t = CircuitKind::Rollup)]
-    pub circuit: CircuitKind,
-    /// Number of shards M.
-    #[arg(long)]
-    pub shards: usize,
-    /// Rows per shard T.
-    #[arg(long)]
-    pub shard_gates: usize,
-    /// Seed of the circuit's witness.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// The circuit and its witness (a built-in circuit is the rollup unless --circuit
+    /// says otherwise).
+    #[command(flatten)]
+    pub circuit: CircuitArgs,
     /// Where to write the proof (with its public inputs).
     #[arg(long)]
     pub out: PathBuf,
     /// Where to write the verifying key.
     #[arg(long)]
     pub vk_out: PathBuf,
+    /// Where to write the public inputs as snarkjs's `public.json`.
+    #[arg(long, value_name = "public.json")]
+    pub public_out: Option<PathBuf>,
     /// The verifying key to expect (e.g. from `tutti prove --vk-out` with the same SRS):
     /// the aggregator's must be byte-identical. One of --vk, --vk-digest or --srs is
     /// required.
@@ -212,7 +207,7 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "HEX", value_parser = parse_hex32)]
     pub vk_digest: Option<[u8; 32]>,
     /// The SRS file to compute the expected verifying key from: the client preprocesses
-    /// the same built-in circuit with it, as the aggregator does.
+    /// the same circuit with it, as the aggregator does.
     #[arg(long, value_name = "FILE")]
     pub srs: Option<PathBuf>,
     /// The SRS identity to expect (64 hex digits, as `tutti verify` prints it).
@@ -233,39 +228,20 @@ pub struct SubmitArgs {
     pub json: bool,
 }
 
-/// The reference of a built-in circuit.
-pub fn circuit_ref(kind: CircuitKind, shape: Shape, seed: u64) -> CircuitRef {
-    CircuitRef {
-        kind: match kind {
-            CircuitKind::Random => BuiltinCircuit::Random,
-            CircuitKind::Rollup => BuiltinCircuit::Rollup,
-        },
-        shape,
-        seed,
+/// The submission of a loaded circuit: the witness cut into the compiled circuit's shards.
+pub fn submission(job: &JobCircuit) -> Submission {
+    Submission {
+        circuit: job.spec.clone(),
+        public_inputs: job.public_inputs.clone(),
+        witnesses: job.shard_witnesses(),
     }
 }
 
-/// Builds a circuit's witness and cuts it into shards; also its description and gate
-/// count.
-pub fn submission(circuit: CircuitRef) -> Result<(Submission, String, usize)> {
-    let (c, w, detail) = circuit.build()?;
-    let sharded = ShardedCircuit::new(&c, circuit.shape)?;
-    Ok((
-        Submission {
-            circuit,
-            public_inputs: w.public_inputs(&c),
-            witnesses: sharded.shard_witnesses(&w),
-        },
-        detail,
-        c.gates.len(),
-    ))
-}
-
-/// The verifying key a built-in circuit gets with `srs`, computed here exactly as the
-/// aggregator computes it (its own preprocessing catalog).
+/// The verifying key a circuit gets with `srs`, computed here exactly as the aggregator
+/// computes it (its own preprocessing catalog).
 pub fn expected_vk_bytes(
     srs: Arc<dyn RowSource + Send + Sync>,
-    circuit: &CircuitRef,
+    circuit: &CircuitSpec,
 ) -> Result<Vec<u8>> {
     let prepared = Catalog::new(srs)
         .prepare(circuit)
@@ -356,8 +332,11 @@ pub fn write_certificates(dir: &Path, certificates: &[Vec<u8>], quiet: bool) -> 
 }
 
 /// `tutti submit`.
-pub fn submit(a: SubmitArgs) -> Result<()> {
-    let shape = Shape::new(a.shards, a.shard_gates)?;
+pub fn submit(mut a: SubmitArgs) -> Result<()> {
+    if a.circuit.compiled.is_none() && a.circuit.circuit.is_none() {
+        a.circuit.circuit = Some(CircuitKind::Rollup);
+    }
+    let job = a.circuit.load()?;
     let identity = load_identity(&a.identity)?;
     let settings = PeerSettings {
         aggregator: a.aggregator,
@@ -369,8 +348,9 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
         tuning: QuicTuning::default(),
         retry: Duration::from_millis(500),
     };
-    let (sub, detail, _) = submission(circuit_ref(a.circuit, shape, a.seed))?;
-    tracing::info!("{detail}");
+    let sub = submission(&job);
+    let job_circuit_digest = job.compiled.digest();
+    tracing::info!("{}", job.detail);
     let expected = expected(&a, &sub)?;
     let pb = ProgressBar::new_spinner();
     pb.set_style(
@@ -396,12 +376,17 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
         .with_context(|| format!("writing the proof to {}", a.out.display()))?;
     std::fs::write(&a.vk_out, r.vk.to_bytes())
         .with_context(|| format!("writing the verifying key to {}", a.vk_out.display()))?;
+    if let Some(path) = &a.public_out {
+        std::fs::write(path, crate::inputs::public_json(&r.public_inputs))
+            .with_context(|| format!("writing the public inputs to {}", path.display()))?;
+    }
     if let Some(dir) = &a.blame_out {
         write_certificates(dir, &r.stats.certificates, a.json)?;
     }
     if a.json {
         let j = serde_json::json!({
             "job": hex(&job),
+            "circuit_digest": to_hex(&job_circuit_digest),
             "verified": true,
             "proof_bytes": r.proof.to_bytes().len(),
             "aggregator_ms": r.stats.aggregator_nanos as f64 / 1e6,
@@ -439,6 +424,7 @@ mod tests {
     use super::*;
     use tutti_crypto::srs::InMemorySrs;
     use tutti_protocol::keys::preprocess;
+    use tutti_protocol::layout::Shape;
     use tutti_protocol::runner::{NoClock, RunOptions, run_in_process};
     use tutti_transport::wire::JobStats;
 
@@ -446,9 +432,9 @@ mod tests {
     /// `srs`, plus the verifying key the client computes itself from `srs`.
     fn proved(srs: InMemorySrs) -> (Submission, JobOutcome, Vec<u8>) {
         let shape = Shape::new(2, 16).unwrap();
-        let (sub, _, _) = submission(circuit_ref(CircuitKind::Random, shape, 1)).unwrap();
-        let (c, _, _) = sub.circuit.build().unwrap();
-        let pre = preprocess(&ShardedCircuit::new(&c, shape).unwrap(), &srs).unwrap();
+        let job = crate::inputs::builtin(CircuitKind::Random, shape, 1).unwrap();
+        let sub = submission(&job);
+        let pre = preprocess(job.compiled.sharded(), &srs).unwrap();
         let report = run_in_process(
             &pre,
             sub.witnesses.clone(),

@@ -2,6 +2,7 @@
 //! pinned one), 2 on unusable input. Prints the key's SRS id and digest, and warns on
 //! stderr when its SRS is seeded.
 
+use crate::inputs::parse_public_json;
 use crate::trust::{insecure_srs, to_hex};
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ pub fn run(
     proof_path: &Path,
     vk_digest: Option<[u8; 32]>,
     srs_id: Option<[u8; 32]>,
+    public: Option<&Path>,
 ) -> ExitCode {
     let vk = match read(vk_path, "verifying key").and_then(|b| {
         VerifyingKey::from_bytes(&b).map_err(|e| format!("{}: {e}", vk_path.display()))
@@ -72,8 +74,33 @@ pub fn run(
             return ExitCode::from(1);
         }
     };
+    let statement = match public {
+        None => file.public_inputs.clone(),
+        Some(path) => match read(path, "public inputs")
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| format!("{} is not UTF-8", path.display()))
+            })
+            .and_then(|t| parse_public_json(&t).map_err(|e| format!("{}: {e:#}", path.display())))
+        {
+            Ok(values) => values,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if statement != file.public_inputs {
+        println!(
+            "invalid: the proof file's {} public inputs are not the {} of {}",
+            file.public_inputs.len(),
+            statement.len(),
+            public.map(|p| p.display().to_string()).unwrap_or_default()
+        );
+        println!("{ids}");
+        return ExitCode::from(1);
+    }
     let start = Instant::now();
-    match verify(&vk, &file.public_inputs, &file.proof) {
+    match verify(&vk, &statement, &file.proof) {
         Ok(()) => {
             println!(
                 "valid: proof of {} public inputs verified in {:.2} ms",

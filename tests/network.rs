@@ -299,6 +299,94 @@ fn four_worker_processes_prove_and_bad_peers_are_turned_away() {
     drop(workers);
 }
 
+/// The committed circom fixtures (made by protocol/tests/fixtures/circom/regenerate.sh).
+fn circom_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("protocol/tests/fixtures/circom")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn an_imported_circom_circuit_is_proved_by_worker_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Poseidon(2): 597 rows, cut into 4 shards of 256 rows.
+    let c = Cluster::new(dir.path(), 4, 256, 4, 0);
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let compiled: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "compile",
+        "--r1cs",
+        &circom_fixture("poseidon2.r1cs"),
+        "--shards",
+        "4",
+        "--srs",
+        &p("srs.bin"),
+        "--out",
+        &p("poseidon2.tutti"),
+        "--vk-out",
+        &p("compiled-vk.bin"),
+        "--json",
+    ]))
+    .expect("compile JSON");
+    assert_eq!(compiled["shard_gates"], 256, "{compiled}");
+    let agg = c.aggregator();
+    let _workers: Vec<Proc> = (0..4).map(|k| c.worker(k)).collect();
+    agg.wait_for("authenticated", 4, Duration::from_secs(60));
+    let client = Proc::start(
+        "client",
+        &[
+            "submit",
+            "--aggregator",
+            &c.addr,
+            "--fingerprint",
+            &c.fingerprint,
+            "--identity",
+            &c.client_key.to_string_lossy(),
+            "--compiled",
+            &p("poseidon2.tutti"),
+            "--wtns",
+            &circom_fixture("poseidon2.wtns"),
+            "--out",
+            &p("proof.bin"),
+            "--vk-out",
+            &p("vk.bin"),
+            "--public-out",
+            &p("public.json"),
+            // The key `tutti compile` wrote is the one the aggregator must use.
+            "--vk",
+            &p("compiled-vk.bin"),
+            "--allow-insecure-srs",
+            "--timeout-secs",
+            "240",
+            "--json",
+        ],
+    );
+    let j = c.finish(client);
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["vk_digest"], compiled["vk_digest"], "{j}");
+    assert_eq!(j["circuit_digest"], compiled["digest"], "{j}");
+    // The statement is snarkjs's, in its order.
+    let ours: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("public.json")).expect("public.json"))
+            .expect("JSON");
+    let snarkjs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(circom_fixture("poseidon2.public.json")).expect("fixture"),
+    )
+    .expect("JSON");
+    assert_eq!(ours, snarkjs);
+    let verified = run_ok(&[
+        "verify",
+        "--vk",
+        &p("vk.bin"),
+        "--proof",
+        &p("proof.bin"),
+        "--public",
+        &circom_fixture("poseidon2.public.json"),
+    ]);
+    assert!(verified.starts_with("valid"), "{verified}");
+}
+
 #[test]
 fn a_killed_worker_is_replaced_by_a_spare() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -19,6 +19,7 @@ pub mod checks;
 pub mod circuit;
 pub mod circuits;
 pub mod coded;
+pub mod compiled;
 pub mod constraint;
 pub mod envelope;
 mod error;

@@ -2,8 +2,7 @@
 //! 0.7.6, committed under `tests/fixtures/circom/`, see its README), and against every
 //! way those files can be cut, corrupted or meant for another field.
 
-use std::path::PathBuf;
-use std::str::FromStr;
+mod common;
 
 use ark_ff::{BigInteger, PrimeField};
 use proptest::prelude::*;
@@ -11,49 +10,10 @@ use tutti_protocol::Fr;
 use tutti_protocol::import::ImportError;
 use tutti_protocol::import::circom::{R1cs, Witness, name_prime};
 
+use common::circom::{expected, fixture, public_json, r1cs, wtns};
+
 /// The circuits compiled for BN254, with a witness and snarkjs's facts each.
 const CIRCUITS: [&str; 3] = ["multiplier", "poseidon2", "affine"];
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/circom")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn r1cs(name: &str) -> R1cs {
-    R1cs::from_bytes(&fixture(&format!("{name}.r1cs"))).expect("fixture r1cs parses")
-}
-
-fn witness(name: &str) -> Witness {
-    Witness::from_bytes(&fixture(&format!("{name}.wtns"))).expect("fixture wtns parses")
-}
-
-/// A number from `NAME.expected.json` (flat, written by regenerate.sh).
-fn expected(name: &str, key: &str) -> u64 {
-    let text = String::from_utf8(fixture(&format!("{name}.expected.json"))).expect("utf-8");
-    let needle = format!("\"{key}\":");
-    let at = text
-        .find(&needle)
-        .unwrap_or_else(|| panic!("{key} not in {name}.expected.json"));
-    let digits: String = text[at + needle.len()..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().expect("a number")
-}
-
-/// snarkjs's `public.json`: an array of decimal strings.
-fn public_json(name: &str) -> Vec<Fr> {
-    let text = String::from_utf8(fixture(&format!("{name}.public.json"))).expect("utf-8");
-    let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
-    inner
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| Fr::from_str(s.trim().trim_matches('"')).expect("a decimal field element"))
-        .collect()
-}
 
 /// The file's magic and version, and its sections as (type, content).
 fn split(data: &[u8]) -> ([u8; 8], Vec<(u32, Vec<u8>)>) {
@@ -124,7 +84,7 @@ fn with_prime(data: &[u8], prime_le_bytes: &[u8]) -> Vec<u8> {
 fn fixtures_parse_and_match_snarkjs_r1cs_info() {
     for name in CIRCUITS {
         let r = r1cs(name);
-        let w = witness(name);
+        let w = wtns(name);
         assert_eq!(u64::from(r.n_wires), expected(name, "wires"), "{name}");
         assert_eq!(
             r.constraints.len() as u64,
@@ -167,7 +127,7 @@ fn fixtures_parse_and_match_snarkjs_r1cs_info() {
 #[test]
 fn multiplier_reads_as_written() {
     let r = r1cs("multiplier");
-    let w = witness("multiplier");
+    let w = wtns("multiplier");
     let v = |x: u64| Fr::from(x);
     assert_eq!(w.0, vec![v(1), v(33), v(3), v(11)]);
     assert_eq!(r.wire_to_label, vec![0, 1, 2, 3]);
@@ -183,7 +143,7 @@ fn multiplier_reads_as_written() {
 fn committed_witnesses_satisfy_every_constraint() {
     for name in CIRCUITS {
         let r = r1cs(name);
-        let w = witness(name);
+        let w = wtns(name);
         assert_eq!(r.is_satisfied(&w), Ok(()), "{name}");
         assert_eq!(r.check_witness(&w), Ok(()), "{name}");
     }
@@ -193,7 +153,7 @@ fn committed_witnesses_satisfy_every_constraint() {
 fn public_values_are_snarkjs_public_json() {
     for name in CIRCUITS {
         let r = r1cs(name);
-        let w = witness(name);
+        let w = wtns(name);
         let public = public_json(name);
         assert_eq!(public.len(), r.n_public(), "{name}");
         assert_eq!(&w.0[1..=r.n_public()], public.as_slice(), "{name}");
@@ -206,7 +166,7 @@ fn public_values_are_snarkjs_public_json() {
 fn breaking_one_value_fails_the_first_constraint_using_it() {
     for name in CIRCUITS {
         let r = r1cs(name);
-        let good = witness(name);
+        let good = wtns(name);
         for wire in 1..r.n_wires {
             let first_use = r
                 .constraints
@@ -229,7 +189,7 @@ fn breaking_one_value_fails_the_first_constraint_using_it() {
     // quadratic constraints first (t = x·y, z = s·m), then the linear ones
     // (0 = 7 + 5k − x + 3t − s, 0 = z − w − 2m + y + t): its output z is first used in
     // constraint 1, its public input k only in constraint 2.
-    let mut bad = witness("multiplier");
+    let mut bad = wtns("multiplier");
     bad.0[1] = Fr::from(34u64);
     assert_eq!(r1cs("multiplier").is_satisfied(&bad), Err(0));
     let affine = r1cs("affine");
@@ -240,10 +200,10 @@ fn breaking_one_value_fails_the_first_constraint_using_it() {
         .collect();
     assert_eq!(linear, [false, false, true, true]);
     assert_eq!(affine.constraints[2].c.len(), 5);
-    let mut bad = witness("affine");
+    let mut bad = wtns("affine");
     bad.0[1] += Fr::from(1u64);
     assert_eq!(affine.is_satisfied(&bad), Err(1));
-    let mut bad = witness("affine");
+    let mut bad = wtns("affine");
     bad.0[3] += Fr::from(1u64);
     assert_eq!(affine.is_satisfied(&bad), Err(2));
 }
@@ -251,7 +211,7 @@ fn breaking_one_value_fails_the_first_constraint_using_it() {
 #[test]
 fn witness_length_and_constant_wire_are_checked() {
     let r = r1cs("multiplier");
-    let good = witness("multiplier");
+    let good = wtns("multiplier");
 
     let mut short = good.clone();
     short.0.pop();
@@ -266,7 +226,7 @@ fn witness_length_and_constant_wire_are_checked() {
     assert_eq!(r.is_satisfied(&short), Err(0));
     assert_eq!(r.is_satisfied(&Witness(vec![])), Err(0));
 
-    let other = witness("poseidon2");
+    let other = wtns("poseidon2");
     assert_eq!(
         r.check_witness(&other),
         Err(ImportError::WitnessLength {
@@ -466,10 +426,7 @@ fn sections_may_come_in_any_order() {
 
         let (whead, wsections) = split(&fixture(&format!("{name}.wtns")));
         let swapped: Vec<_> = wsections.iter().rev().cloned().collect();
-        assert_eq!(
-            Witness::from_bytes(&join(whead, &swapped)),
-            Ok(witness(name))
-        );
+        assert_eq!(Witness::from_bytes(&join(whead, &swapped)), Ok(wtns(name)));
     }
 }
 

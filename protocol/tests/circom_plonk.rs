@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::str::FromStr;
-
 use ark_ff::{AdditiveGroup, Field, UniformRand};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -17,52 +14,12 @@ use tutti_protocol::circuit::{Circuit, Witness};
 use tutti_protocol::import::ImportError;
 use tutti_protocol::import::circom::{self, Constraint, R1cs, Term};
 use tutti_protocol::import::plonk::{ConvertOptions, Converted, convert, convert_with};
-use tutti_protocol::layout::{Shape, ShardedCircuit};
 use tutti_protocol::verifier::verify;
+
+use common::circom::{expected, layout_check, public_json, r1cs, shape_for, wtns};
 
 /// The circuits compiled for BN254, with a witness and snarkjs's facts each.
 const CIRCUITS: [&str; 3] = ["multiplier", "poseidon2", "affine"];
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/circom")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn r1cs(name: &str) -> R1cs {
-    R1cs::from_bytes(&fixture(&format!("{name}.r1cs"))).expect("fixture r1cs parses")
-}
-
-fn wtns(name: &str) -> circom::Witness {
-    circom::Witness::from_bytes(&fixture(&format!("{name}.wtns"))).expect("fixture wtns parses")
-}
-
-/// A number from `NAME.expected.json` (flat, written by regenerate.sh).
-fn expected(name: &str, key: &str) -> usize {
-    let text = String::from_utf8(fixture(&format!("{name}.expected.json"))).expect("utf-8");
-    let needle = format!("\"{key}\":");
-    let at = text
-        .find(&needle)
-        .unwrap_or_else(|| panic!("{key} not in {name}.expected.json"));
-    let digits: String = text[at + needle.len()..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().expect("a number")
-}
-
-/// snarkjs's `public.json`: an array of decimal strings.
-fn public_json(name: &str) -> Vec<Fr> {
-    let text = String::from_utf8(fixture(&format!("{name}.public.json"))).expect("utf-8");
-    let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
-    inner
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| Fr::from_str(s.trim().trim_matches('"')).expect("a decimal field element"))
-        .collect()
-}
 
 /// The rows of `circuit` that do not hold for `witness` and `public` (the statement):
 /// every selector on the three slot values, minus the statement's value on public rows.
@@ -98,24 +55,6 @@ fn check_structure(circuit: &Circuit, witness: &Witness) {
     }
 }
 
-/// The smallest shape with `m` shards whose usable rows hold the circuit.
-fn shape_for(circuit: &Circuit, m: usize) -> usize {
-    let mut t = 16;
-    while m * (t - 1) < circuit.gates.len() {
-        t *= 2;
-    }
-    t
-}
-
-/// Gates and copy constraints through the layout's own check (the permutation).
-fn layout_check(circuit: &Circuit, witness: &Witness, public: &[Fr], m: usize) -> bool {
-    let shape = Shape::new(m, shape_for(circuit, m)).unwrap();
-    let sharded = ShardedCircuit::new(circuit, shape).unwrap();
-    sharded
-        .check_witness(&sharded.shard_witnesses(witness), public)
-        .is_ok()
-}
-
 #[test]
 fn fixtures_convert_hold_and_never_exceed_snarkjs() {
     for (name, eliminate_aliases) in CIRCUITS.iter().flat_map(|n| [(*n, false), (*n, true)]) {
@@ -131,8 +70,14 @@ fn fixtures_convert_hold_and_never_exceed_snarkjs() {
             Vec::<usize>::new(),
             "{name}"
         );
-        assert!(layout_check(circuit, &witness, &public, 1), "{name}: M = 1");
-        assert!(layout_check(circuit, &witness, &public, 2), "{name}: M = 2");
+        assert!(
+            layout_check(circuit, &witness, &public, 1).is_ok(),
+            "{name}: M = 1"
+        );
+        assert!(
+            layout_check(circuit, &witness, &public, 2).is_ok(),
+            "{name}: M = 2"
+        );
 
         // The statement is snarkjs's, and the witness's own public inputs agree.
         assert_eq!(public, public_json(name), "{name}: public.json");
@@ -159,7 +104,7 @@ fn fixtures_convert_hold_and_never_exceed_snarkjs() {
         }
 
         let stats = conv.stats();
-        let snarkjs = expected(name, "snarkjs_plonk_constraints");
+        let snarkjs = expected(name, "snarkjs_plonk_constraints") as usize;
         eprintln!(
             "{name} (eliminate_aliases: {eliminate_aliases}): {} rows / {} constraints = {:.3} \
              (snarkjs {snarkjs} gates, {:.3}); {stats}",
@@ -169,9 +114,9 @@ fn fixtures_convert_hold_and_never_exceed_snarkjs() {
             snarkjs as f64 / stats.constraints as f64,
         );
         assert_eq!(stats.rows, circuit.gates.len());
-        assert_eq!(stats.constraints, expected(name, "constraints"));
+        assert_eq!(stats.constraints as u64, expected(name, "constraints"));
         assert_eq!(
-            stats.public_rows,
+            stats.public_rows as u64,
             expected(name, "outputs") + expected(name, "public_inputs")
         );
         // Our model of snarkjs's rules reproduces its logged count exactly ...
@@ -264,7 +209,7 @@ fn the_circuit_does_not_depend_on_the_witness() {
     for wit in [wtns("affine").0, vec![f(1), z, w, k, m, x, y, t, s]] {
         let (witness, public) = conv.witness(&circom::Witness(wit.clone())).unwrap();
         assert!(failing_rows(conv.circuit(), &witness, &public).is_empty());
-        assert!(layout_check(conv.circuit(), &witness, &public, 2));
+        assert!(layout_check(conv.circuit(), &witness, &public, 2).is_ok());
         assert_eq!(public, wit[1..5].to_vec());
     }
 }

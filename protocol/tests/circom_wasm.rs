@@ -4,33 +4,24 @@
 //! or an input can be wrong.
 #![cfg(feature = "circom-wasm")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use ark_ff::{BigInteger, PrimeField};
 use tutti_protocol::Fr;
 use tutti_protocol::import::ImportError;
-use tutti_protocol::import::circom::{R1cs, Witness};
+use tutti_protocol::import::circom::Witness;
 use tutti_protocol::import::wasm::{CircomInputs, WasmLimits, WitnessCalculator, fnv1a};
 
+use common::circom::{fixture, r1cs, text};
+
 /// Circuits whose generator is committed (each under 200 KB).
-const COMMITTED: [&str; 3] = ["multiplier", "affine", "bounded"];
+const COMMITTED: [&str; 5] = ["multiplier", "affine", "bounded", "multi_io", "crossing"];
 /// Circuits whose generator is too large to commit: checked when
 /// `TUTTI_CIRCOM_WASM_DIR` names a folder holding `NAME.wasm` (regenerate.sh's
 /// `circom2 --wasm` output).
-const UNCOMMITTED: [&str; 1] = ["poseidon2"];
-
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/circom")
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = dir().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-fn text(name: &str) -> String {
-    String::from_utf8(fixture(name)).expect("utf-8")
-}
+const UNCOMMITTED: [&str; 2] = ["poseidon2", "merkle"];
 
 fn calculator(name: &str) -> WitnessCalculator {
     WitnessCalculator::new(&fixture(&format!("{name}.wasm"))).expect("fixture wasm compiles")
@@ -38,27 +29,6 @@ fn calculator(name: &str) -> WitnessCalculator {
 
 fn calculate(name: &str, input: &str) -> Result<Witness, ImportError> {
     calculator(name).calculate(&CircomInputs::from_json(input)?)
-}
-
-/// A witness as a `.wtns` file (version 2), byte for byte as snarkjs writes it.
-fn wtns_bytes(w: &Witness) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(b"wtns");
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend_from_slice(&2u32.to_le_bytes());
-    // Section 1: n8, the prime, nWitness.
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&(4u64 + 32 + 4).to_le_bytes());
-    out.extend_from_slice(&32u32.to_le_bytes());
-    out.extend_from_slice(&Fr::MODULUS.to_bytes_le());
-    out.extend_from_slice(&(w.0.len() as u32).to_le_bytes());
-    // Section 2: the values.
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend_from_slice(&(32 * w.0.len() as u64).to_le_bytes());
-    for v in &w.0 {
-        out.extend_from_slice(&v.into_bigint().to_bytes_le());
-    }
-    out
 }
 
 /// The witness from `wasm` on the committed input equals snarkjs's `.wtns`, value for
@@ -75,8 +45,8 @@ fn check_against_snarkjs(name: &str, wasm: &[u8]) {
     for (i, (c, e)) in computed.0.iter().zip(&expected.0).enumerate() {
         assert_eq!(c, e, "{name}: witness value {i}");
     }
-    assert!(wtns_bytes(&computed) == wtns, "{name}: .wtns bytes differ");
-    let r1cs = R1cs::from_bytes(&fixture(&format!("{name}.r1cs"))).expect("fixture r1cs");
+    assert!(computed.to_bytes() == wtns, "{name}: .wtns bytes differ");
+    let r1cs = r1cs(name);
     r1cs.check_witness(&computed)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 }
@@ -105,12 +75,12 @@ fn large_generators_from_tutti_circom_wasm_dir() {
 }
 
 #[test]
-fn the_wtns_writer_of_these_tests_is_checked_on_every_committed_wtns() {
+fn the_wtns_writer_gives_back_every_committed_wtns() {
     // So that a byte-for-byte match above means what it says.
     for name in COMMITTED.iter().chain(&UNCOMMITTED) {
         let wtns = fixture(&format!("{name}.wtns"));
         assert!(
-            wtns_bytes(&Witness::from_bytes(&wtns).unwrap()) == wtns,
+            Witness::from_bytes(&wtns).unwrap().to_bytes() == wtns,
             "{name}"
         );
     }

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod aggregator;
+pub mod circuit_spec;
 pub mod client;
 pub mod config;
 mod error;

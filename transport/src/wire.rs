@@ -3,13 +3,13 @@
 //! canonical, as everywhere in tutti. Each decoder rejects unknown tags, wrong sizes and
 //! trailing bytes with a typed error. Normative description: `spec/transport.md`.
 
+use crate::circuit_spec::CircuitSpec;
 use crate::error::TransportError;
 use crate::tls::PeerRole;
 use tutti_crypto::Fr;
 use tutti_crypto::encoding::{Reader, SCALAR_BYTES, put_scalar};
 use tutti_crypto::erasure::FragmentDigest;
 use tutti_crypto::identity::WorkerId;
-use tutti_protocol::circuits::CircuitRef;
 use tutti_protocol::envelope::JobId;
 use tutti_protocol::fragments::HeldFragment;
 use tutti_protocol::layout::ShardWitness;
@@ -131,12 +131,12 @@ pub fn job_id_from_bytes(bytes: &[u8]) -> Result<JobId, TransportError> {
         .map_err(|_| TransportError::Frame(format!("a job id of {} bytes (32)", bytes.len())))
 }
 
-/// A job as a client submits it: a built-in circuit, its statement and its witness cut
-/// into shards.
+/// A job as a client submits it: its circuit (built-in or compiled), its statement and
+/// its witness cut into shards.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Submission {
     /// The circuit.
-    pub circuit: CircuitRef,
+    pub circuit: CircuitSpec,
     /// The statement.
     pub public_inputs: Vec<Fr>,
     /// Each shard's wire values.
@@ -144,7 +144,8 @@ pub struct Submission {
 }
 
 impl Submission {
-    /// circuit (17 bytes), count u32 + scalars, then M × 3·T scalars (wire a, b, c).
+    /// circuit ([`CircuitSpec::write`]), count u32 + scalars, then M × 3·T scalars (wire
+    /// a, b, c).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.to_bytes_with(true)
     }
@@ -152,7 +153,8 @@ impl Submission {
     /// The encoding, with or without the witness part (a record of a job whose inputs
     /// were erasure-coded away keeps only the header and statement).
     pub fn to_bytes_with(&self, witnesses: bool) -> Vec<u8> {
-        let mut out = self.circuit.to_bytes().to_vec();
+        let mut out = Vec::new();
+        self.circuit.write(&mut out);
         out.extend_from_slice(&(self.public_inputs.len() as u32).to_be_bytes());
         for v in &self.public_inputs {
             put_scalar(&mut out, v);
@@ -175,12 +177,10 @@ impl Submission {
     /// Decodes [`Submission::to_bytes_with`].
     pub fn from_bytes_with(bytes: &[u8], witnesses: bool) -> Result<Self, TransportError> {
         let mut r = Reader::new(bytes, "submission");
-        let circuit = CircuitRef::read(&mut r)?;
+        let circuit = CircuitSpec::read(&mut r)?;
         let n = r.u32().map_err(|e| err("submission", e))? as usize;
-        let (m, t) = (
-            circuit.shape.shards * witnesses as usize,
-            circuit.shape.shard_gates,
-        );
+        let shape = circuit.shape();
+        let (m, t) = (shape.shards * witnesses as usize, shape.shard_gates);
         let expected = n
             .checked_mul(SCALAR_BYTES)
             .and_then(|p| p.checked_add(m.checked_mul(3 * t * SCALAR_BYTES)?));

@@ -89,7 +89,7 @@ fn submission(circuit: CircuitRef) -> Submission {
     let (c, w, _) = circuit.build().expect("circuit");
     let sharded = ShardedCircuit::new(&c, circuit.shape).expect("shard");
     Submission {
-        circuit,
+        circuit: circuit.into(),
         public_inputs: w.public_inputs(&c),
         witnesses: sharded.shard_witnesses(&w),
     }
@@ -807,7 +807,9 @@ async fn garbage_submissions_are_refused_and_nothing_breaks() {
         let mut random = vec![0u8; 500];
         rand::thread_rng().fill_bytes(&mut random);
         let mut too_big_a_job = submission(circuit());
-        too_big_a_job.circuit.shape = Shape::new(2 * SHARDS, ROWS).expect("shape");
+        let mut bigger = circuit();
+        bigger.shape = Shape::new(2 * SHARDS, ROWS).expect("shape");
+        too_big_a_job.circuit = bigger.into();
         too_big_a_job
             .witnesses
             .extend(too_big_a_job.witnesses.clone());
@@ -817,6 +819,15 @@ async fn garbage_submissions_are_refused_and_nothing_breaks() {
             (good[..good.len() - 1].to_vec(), "bytes after the header"),
             ([good.as_slice(), &[0]].concat(), "bytes after the header"),
             (too_big_a_job.to_bytes(), "SRS"),
+            // A compiled circuit (tag 3) that is not one, and one longer than the frame.
+            (
+                [&[3u8, 0, 0, 0, 8][..], b"tuttiCC\0", &good[17..]].concat(),
+                "compiled circuit",
+            ),
+            (
+                [&[3u8, 0, 1, 0, 0][..], &good[17..]].concat(),
+                "submission circuit",
+            ),
         ];
         for (payload, expect) in cases {
             match submit_raw(&mut session, payload).await {
@@ -867,8 +878,8 @@ async fn garbage_submissions_are_refused_and_nothing_breaks() {
 
 /// Breaks one gate of shard 1 by changing one wire value; returns the row.
 fn break_a_gate(sub: &mut Submission) -> usize {
-    let (c, _, _) = sub.circuit.build().expect("circuit");
-    let sharded = ShardedCircuit::new(&c, sub.circuit.shape).expect("shard");
+    let compiled = sub.circuit.compile().expect("circuit");
+    let sharded = compiled.sharded();
     for row in 0..ROWS {
         let mut witnesses: Vec<ShardWitness> = sub.witnesses.clone();
         witnesses[1].wires[0][row] += Fr::from(1u64);

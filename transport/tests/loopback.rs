@@ -32,7 +32,7 @@ fn submission(circuit: CircuitRef) -> Submission {
     let (c, w, _) = circuit.build().expect("circuit");
     let sharded = ShardedCircuit::new(&c, circuit.shape).expect("shard");
     Submission {
-        circuit,
+        circuit: circuit.into(),
         public_inputs: w.public_inputs(&c),
         witnesses: sharded.shard_witnesses(&w),
     }
@@ -218,7 +218,7 @@ fn random(shards: usize, rows: usize, seed: u64) -> Submission {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_workers_prove_over_quic() {
     let sub = random(4, 64, 7);
-    let c = cluster(sub.circuit.shape, 5, 1, Options::default()).await;
+    let c = cluster(sub.circuit.shape(), 5, 1, Options::default()).await;
     let (_, stats) = c.prove(&sub).await;
     assert_eq!(stats.traffic.len(), 5);
     assert!(
@@ -257,7 +257,7 @@ async fn a_takeover_rebuilds_its_inputs_from_fragments_and_a_corrupt_holder_is_b
         corrupting: vec![1],
         ..Options::default()
     };
-    let mut c = cluster(sub.circuit.shape, 6, 2, options).await;
+    let mut c = cluster(sub.circuit.shape(), 6, 2, options).await;
     let corrupt = c.workers[1].0.id();
     let (dead, dead_task) = c.workers.remove(0);
     let dead_stats = c.stats.remove(0);
@@ -305,7 +305,7 @@ async fn a_worker_back_from_a_network_blip_keeps_its_shard() {
         grace: Some(Duration::from_secs(6)),
         ..Options::default()
     };
-    let c = cluster(sub.circuit.shape, 5, 1, options).await;
+    let c = cluster(sub.circuit.shape(), 5, 1, options).await;
     let relayed = c.stats[2].clone();
     let prove = c.prove(&sub);
     let blip = async {

@@ -42,7 +42,7 @@ fn submission(circuit: CircuitRef) -> Submission {
     let (c, w, _) = circuit.build().expect("circuit");
     let sharded = ShardedCircuit::new(&c, circuit.shape).expect("shard");
     Submission {
-        circuit,
+        circuit: circuit.into(),
         public_inputs: w.public_inputs(&c),
         witnesses: sharded.shard_witnesses(&w),
     }
@@ -178,7 +178,8 @@ fn submission_value() -> impl Strategy<Value = Submission> {
                     kind,
                     shape: Shape::new(m, t).expect("shape"),
                     seed,
-                },
+                }
+                .into(),
                 public_inputs: public_inputs.to_vec(),
                 witnesses: wires
                     .chunks(3 * t)
@@ -548,5 +549,38 @@ proptest! {
         let i = at.index(tampered.bytes.len());
         tampered.bytes[i] ^= flip;
         prop_assert!(tampered.into_held().is_err());
+    }
+}
+
+/// A submission carrying a compiled circuit round-trips, and a changed byte of the
+/// circuit is refused or gives another circuit (never a panic, never the same digest).
+#[test]
+fn a_compiled_submission_round_trips_and_a_changed_byte_is_caught() {
+    use tutti_transport::circuit_spec::CircuitSpec;
+    let r = CircuitRef {
+        kind: BuiltinCircuit::Random,
+        shape: Shape::new(2, 16).expect("shape"),
+        seed: 9,
+    };
+    let (compiled, witness, _) = r.compile().expect("compile");
+    let public_inputs = witness.public_inputs(compiled.circuit());
+    let witnesses = compiled.sharded().shard_witnesses(&witness);
+    let digest = compiled.digest();
+    let s = Submission {
+        circuit: CircuitSpec::compiled(compiled),
+        public_inputs,
+        witnesses,
+    };
+    let bytes = s.to_bytes();
+    assert_eq!(Submission::from_bytes(&bytes).expect("decodes"), s);
+    let circuit_len = u32::from_be_bytes(bytes[1..5].try_into().expect("4 bytes")) as usize;
+    for at in 0..5 + circuit_len {
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x41;
+        if let Ok(d) = Submission::from_bytes(&changed)
+            && let CircuitSpec::Compiled { circuit, .. } = &d.circuit
+        {
+            assert_ne!(circuit.digest(), digest, "byte {at}");
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod random;
 pub mod rollup;
 
 use crate::circuit::{Circuit, Witness};
+use crate::compiled::{CompiledCircuit, CompiledError};
 use crate::error::ProtocolError;
 use crate::layout::Shape;
 use tutti_crypto::encoding::Reader;
@@ -67,6 +68,17 @@ impl CircuitRef {
                 (c, w, d)
             }
         })
+    }
+
+    /// The compiled circuit this reference generates, its witness and a description:
+    /// a built-in circuit takes the same path as an imported one from here on.
+    pub fn compile(&self) -> Result<(CompiledCircuit, Witness, String), CompiledError> {
+        let (circuit, witness, description) = self.build()?;
+        Ok((
+            CompiledCircuit::from_gates(circuit, self.shape)?,
+            witness,
+            description,
+        ))
     }
 
     /// The canonical encoding.

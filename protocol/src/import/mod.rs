@@ -7,13 +7,20 @@
 //! a circom witness into the values of their variables. [`wasm`] (feature
 //! `circom-wasm`, on by default) computes a circom witness from circom's WebAssembly
 //! witness generator and an `input.json`, as `snarkjs wtns calculate` does.
+//! [`arkworks`] (feature `arkworks`, on by default) turns any arkworks
+//! `ConstraintSynthesizer` over BN254's scalar field into the same R1CS and witness.
+//! [`symbols`] reads circom's `.sym` file, to name the signals of a failing constraint.
 //!
 //! Every reader checks each length against the bytes it has before it allocates, so a
 //! truncated, corrupted or hostile file gives an [`ImportError`], never a panic and
 //! never an allocation larger than the input justifies.
 
+#[cfg(feature = "arkworks")]
+pub mod arkworks;
 pub mod circom;
+mod iden3_write;
 pub mod plonk;
+pub mod symbols;
 #[cfg(feature = "circom-wasm")]
 pub mod wasm;
 
@@ -309,5 +316,45 @@ pub enum ImportError {
         set: u64,
         /// Input values the circuit has.
         expected: u64,
+    },
+    /// An arkworks circuit's `generate_constraints` failed, or its constraint system
+    /// could not be read.
+    #[error("the arkworks circuit could not be synthesized: {reason}")]
+    ArkworksSynthesis {
+        /// arkworks' error, and what to do about it.
+        reason: String,
+    },
+    /// An arkworks circuit's assignment does not satisfy its constraints: the values
+    /// given to the circuit (or the circuit) are wrong.
+    #[error(
+        "the arkworks circuit's assignment does not satisfy its constraint {constraint}: check the values given to the circuit (arkworks locates it at: {location})"
+    )]
+    ArkworksUnsatisfied {
+        /// The index of the first failing constraint in the imported R1CS.
+        constraint: usize,
+        /// Where arkworks says it is: its namespace path when ark-relations'
+        /// `ConstraintLayer` tracing layer is installed, else its predicate and index.
+        location: String,
+    },
+    /// An arkworks circuit uses a constraint predicate that is neither R1CS nor squared
+    /// R1CS (a custom generalized-R1CS gate).
+    #[error(
+        "the arkworks circuit has {constraints} constraints of predicate {label:?} (arity {arity}), which is neither R1CS (a·b = c) nor squared R1CS (a² = b): only those can be imported; express them with enforce_r1cs_constraint"
+    )]
+    ArkworksPredicate {
+        /// The predicate's label.
+        label: String,
+        /// Its arity (linear combinations per constraint).
+        arity: usize,
+        /// How many constraints use it.
+        constraints: usize,
+    },
+    /// A line of a `.sym` file is not `labelIndex,witnessIndex,componentIndex,signalName`.
+    #[error("invalid .sym file, line {line}: {reason}")]
+    SymbolLine {
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
     },
 }

@@ -10,6 +10,7 @@ use tutti_protocol::runner::{NoClock, RunOptions, RunReport, run_in_process};
 use tutti_protocol::{Fr, ProtocolError};
 
 pub mod adversary;
+pub mod circom;
 
 /// A circuit prepared for proving: keys, shard witnesses and public inputs.
 pub struct Job {

@@ -1,12 +1,12 @@
 //! Circuits the aggregator has preprocessed, cached by reference, and the checks a
 //! submission passes before it becomes a job.
 
+use crate::circuit_spec::{CircuitKey, CircuitSpec};
 use crate::error::TransportError;
 use crate::wire::Submission;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tutti_crypto::srs::RowSource;
-use tutti_protocol::circuits::CircuitRef;
 use tutti_protocol::keys::{AggregatorKey, Preprocessed, ShardProvingKey, preprocess};
 use tutti_protocol::layout::ShardedCircuit;
 
@@ -29,7 +29,7 @@ pub struct Prepared {
 #[derive(Clone)]
 pub struct Catalog {
     srs: Arc<dyn RowSource + Send + Sync>,
-    cache: Arc<Mutex<HashMap<CircuitRef, Arc<Prepared>>>>,
+    cache: Arc<Mutex<HashMap<CircuitKey, Arc<Prepared>>>>,
 }
 
 impl Catalog {
@@ -41,27 +41,29 @@ impl Catalog {
         }
     }
 
-    /// The preprocessed circuit, built on first use.
-    pub fn prepare(&self, circuit: &CircuitRef) -> Result<Arc<Prepared>, TransportError> {
-        if let Some(p) = self.cache.lock().ok().and_then(|c| c.get(circuit).cloned()) {
+    /// The preprocessed circuit, built on first use (a built-in circuit is generated,
+    /// a compiled one was decoded and checked with the submission).
+    pub fn prepare(&self, circuit: &CircuitSpec) -> Result<Arc<Prepared>, TransportError> {
+        let key = circuit.key();
+        if let Some(p) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(p);
         }
+        let shape = circuit.shape();
         let header = self.srs.header();
-        if header.shards != circuit.shape.shards || header.shard_gates < circuit.shape.shard_gates {
+        if header.shards != shape.shards || header.shard_gates < shape.shard_gates {
             return Err(TransportError::Job(format!(
                 "this aggregator's SRS is for {} shards of up to {} rows; the job needs {} shards of {} rows",
-                header.shards, header.shard_gates, circuit.shape.shards, circuit.shape.shard_gates
+                header.shards, header.shard_gates, shape.shards, shape.shard_gates
             )));
         }
-        let (c, _, description) = circuit.build()?;
-        tracing::info!("preprocessing {description}");
-        let sharded = ShardedCircuit::new(&c, circuit.shape)?;
+        let compiled = circuit.compile()?;
+        tracing::info!("preprocessing {}", circuit.describe());
         let Preprocessed {
             aggregator,
             proving_keys,
-        } = preprocess(&sharded, self.srs.as_ref())?;
+        } = preprocess(compiled.sharded(), self.srs.as_ref())?;
         let prepared = Arc::new(Prepared {
-            sharded,
+            sharded: compiled.sharded().clone(),
             vk_bytes: aggregator.vk.to_bytes(),
             aggregator: Arc::new(aggregator),
             keys: proving_keys.into_iter().map(Arc::new).collect(),
@@ -72,7 +74,7 @@ impl Catalog {
             if c.len() >= CACHED_CIRCUITS {
                 c.clear();
             }
-            c.insert(*circuit, prepared.clone());
+            c.insert(key, prepared.clone());
         }
         Ok(prepared)
     }

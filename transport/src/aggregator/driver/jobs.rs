@@ -51,7 +51,7 @@ impl Driver {
             );
             return;
         }
-        tracing::info!(job = %hex(&id), client = %client, circuit = ?record.submission.circuit.kind, shards = record.submission.circuit.shape.shards, "job accepted");
+        tracing::info!(job = %hex(&id), client = %client, circuit = %record.submission.circuit.describe(), shards = record.submission.circuit.shape().shards, "job accepted");
         self.send_conn(conn, Frame::new(FrameType::Accepted, id.to_vec()));
         self.waiters.entry(id).or_default().push(client);
         self.queue.push_back((id, record, prepared));
@@ -122,7 +122,7 @@ impl Driver {
         }
         let r = record.replicas.max(1) as usize;
         // With erasure coding, every shard's fragments need k+m workers besides its own.
-        let need = (record.submission.circuit.shape.shards * r)
+        let need = (record.submission.circuit.shape().shards * r)
             .max(self.erasure.map_or(0, |e| e.total() + r));
         let busy = self.busy_workers();
         let mut idle: Vec<(&WorkerId, &Peer)> = self
@@ -234,7 +234,7 @@ impl Driver {
         resume: Option<Vec<JournalEntry>>,
     ) -> Result<(), TransportError> {
         let secret = record.job_secret;
-        let m = record.submission.circuit.shape.shards;
+        let m = record.submission.circuit.shape().shards;
         if record.digests.is_empty() {
             let s = &record.submission;
             if s.witnesses.len() != m {
