@@ -1,7 +1,7 @@
 //! `tutti compile`: a circom `.r1cs` to a compiled circuit (`C.tutti`) and its verifying
 //! key, with the rows it takes next to snarkjs's PLONK gate count.
 
-use crate::inputs::read_file;
+use crate::inputs::{ensure_srs_fits, read_file};
 use crate::trust::to_hex;
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -156,20 +156,13 @@ pub fn run(a: &CompileArgs) -> Result<()> {
 /// The verifying key of `compiled` with the SRS at `path`, refusing an SRS of another
 /// shape with the command that makes a fitting one.
 fn verifying_key(compiled: &CompiledCircuit, path: &Path) -> Result<VerifyingKey> {
-    let shape = compiled.shape();
     let srs = SrsFile::open(path).with_context(|| format!("opening the SRS {}", path.display()))?;
+    ensure_srs_fits(
+        &srs,
+        compiled.shape(),
+        &format!("the SRS {}", path.display()),
+    )?;
     let header = srs.header();
-    anyhow::ensure!(
-        header.shards == shape.shards && header.shard_gates >= shape.shard_gates,
-        "the SRS {} is for {} shards of up to {} rows; this circuit needs {} shards of {} rows (make one with `tutti setup --shards {} --shard-gates {}`)",
-        path.display(),
-        header.shards,
-        header.shard_gates,
-        shape.shards,
-        shape.shard_gates,
-        shape.shards,
-        shape.shard_gates
-    );
     if header.insecure {
         eprintln!(
             "WARNING: {} is an INSECURE seeded SRS: proofs made with this key can be forged",

@@ -8,6 +8,7 @@ use crate::CircuitKind;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tutti_crypto::srs::RowSource;
 use tutti_protocol::Fr;
 use tutti_protocol::circuit::Witness;
 use tutti_protocol::circuits::{BuiltinCircuit, CircuitRef};
@@ -79,6 +80,23 @@ impl JobCircuit {
     pub fn shard_witnesses(&self) -> Vec<ShardWitness> {
         self.compiled.sharded().shard_witnesses(&self.witness)
     }
+}
+
+/// Refuses an SRS that cannot serve `shape` (another M, or fewer than T rows), naming
+/// the command that makes one that can; `what` names the SRS in the message.
+pub fn ensure_srs_fits(srs: &dyn RowSource, shape: Shape, what: &str) -> Result<()> {
+    let header = srs.header();
+    anyhow::ensure!(
+        header.shards == shape.shards && header.shard_gates >= shape.shard_gates,
+        "{what} is for {} shards of up to {} rows; this circuit needs {} shards of {} rows (make one with `tutti setup --shards {} --shard-gates {}`)",
+        header.shards,
+        header.shard_gates,
+        shape.shards,
+        shape.shard_gates,
+        shape.shards,
+        shape.shard_gates
+    );
+    Ok(())
 }
 
 /// Reads a file whole, naming it in the error.

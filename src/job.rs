@@ -1,7 +1,7 @@
 //! `tutti prove` and `tutti demo`: build a circuit, preprocess, prove in-process, verify.
 
 use crate::CircuitKind;
-use crate::inputs::{CircuitArgs, JobCircuit, builtin, public_json};
+use crate::inputs::{CircuitArgs, JobCircuit, builtin, ensure_srs_fits, public_json};
 use crate::trust::to_hex;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -102,17 +102,7 @@ pub fn run(job: &JobCircuit, srs: &dyn RowSource, robustness: &Robustness) -> Re
     let _enter = span.enter();
     let detail = job.detail.clone();
     tracing::info!("{detail}");
-    let header = srs.header();
-    anyhow::ensure!(
-        header.shards == shape.shards && header.shard_gates >= shape.shard_gates,
-        "the SRS is for {} shards of up to {} rows; this circuit needs {} shards of {} rows (make one with `tutti setup --shards {} --shard-gates {}`)",
-        header.shards,
-        header.shard_gates,
-        shape.shards,
-        shape.shard_gates,
-        shape.shards,
-        shape.shard_gates
-    );
+    ensure_srs_fits(srs, shape, "the SRS")?;
     let pb = spinner("preprocessing");
     let sharded = job.compiled.sharded();
     let pre = preprocess(sharded, srs).context("preprocessing the circuit")?;

@@ -227,29 +227,15 @@ fn bad_circom_inputs_are_refused_with_a_reason_and_nothing_is_written() {
     assert!(err.contains("truncated") || err.contains("size"), "{err}");
     // Inputs with a missing and with an extra signal.
     std::fs::write(p("missing.json"), r#"{"a": "3"}"#).unwrap();
-    let err = refused(prove(&[
-        "--wasm",
-        &f("multiplier.wasm"),
-        "--input",
-        &p("missing.json"),
-    ]));
+    let with_input = |wasm: &str, input: &str| prove(&["--wasm", &f(wasm), "--input", &p(input)]);
+    let err = refused(with_input("multiplier.wasm", "missing.json"));
     assert!(err.contains('b'), "{err}");
     std::fs::write(p("extra.json"), r#"{"a": "3", "b": "11", "z": "1"}"#).unwrap();
-    let err = refused(prove(&[
-        "--wasm",
-        &f("multiplier.wasm"),
-        "--input",
-        &p("extra.json"),
-    ]));
+    let err = refused(with_input("multiplier.wasm", "extra.json"));
     assert!(err.contains("`z`"), "{err}");
     // The wasm of another circuit, whose assert fails for this input: reported.
     std::fs::write(p("big.json"), r#"{"x": "500"}"#).unwrap();
-    let err = refused(prove(&[
-        "--wasm",
-        &f("bounded.wasm"),
-        "--input",
-        &p("big.json"),
-    ]));
+    let err = refused(with_input("bounded.wasm", "big.json"));
     assert!(err.contains("assert"), "{err}");
     // No witness at all.
     let err = refused(prove(&[]));
