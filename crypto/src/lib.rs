@@ -10,6 +10,7 @@
 
 #![deny(missing_docs)]
 
+pub mod ceremony;
 pub mod domain;
 pub mod encoding;
 pub mod erasure;

@@ -1,0 +1,269 @@
+//! Groundwork of a multi-party ceremony for the bivariate SRS: a chain of contributions,
+//! each multiplying both trapdoors by secrets of its own, so that the final SRS is
+//! sound if any one contributor was honest (drew its secrets at random and forgot them).
+//!
+//! # State
+//!
+//! For M shards of T rows and L = T + [`ROW_EXTRA`](crate::srs::ROW_EXTRA) bases per row, a [`CeremonyState`]
+//! holds the *monomial* form of the SRS: the grid `G[i][j] = [τ_X^i·τ_Y^j]₁` for i < L,
+//! j < M, the column `i = 0` continued as the extra Y powers `[τ_Y^j]₁` for
+//! M ≤ j < [`y_len`]`(M)`, the G2 points `[τ_X]₂`, `[τ_Y]₂`, and the contributions so
+//! far. The monomial form is what a contribution can update without knowing the
+//! trapdoors: multiplying `G[i][j]` by `r^i·s^j` gives the grid of `(r·τ_X, s·τ_Y)`.
+//! The Lagrange form of the SRS (worker rows `[R_k(τ_Y)·τ_X^i]₁`) is a linear function
+//! of the grid, an inverse DFT along Y ([`CeremonyState::to_srs`]).
+//! [`CeremonyState::init`] is the state of trapdoors 1 (every point the generator).
+//!
+//! # A contribution
+//!
+//! A contributor draws r, s ∉ {0, 1}, scales the state ([`CeremonyState::contribute`]),
+//! and publishes, for each secret x ∈ {r, s} updating `[τ]₂` to `[τ']₂ = x·[τ]₂`, a
+//! [`KnowledgeProof`]: the point `P = x·G` (G the generator of G1) with a Schnorr proof
+//! of knowledge of x: `R = k·G`, `c = H(prev digest, which trapdoor, P, R, [τ']₂)`
+//! (Keccak Fiat–Shamir transcript), `z = k + c·x`; it verifies when `z·G = R + c·P`.
+//! The contribution hash is BLAKE3 of the previous state's digest, every point of the
+//! new state and both proofs ([`Contribution::hash`]).
+//!
+//! # Why it suffices (the argument)
+//!
+//! [`verify_contribution`] accepts `next` after `prev` only if (see its docs for the
+//! full list):
+//! 1. *Knowledge.* Each Schnorr proof verifies. In the random-oracle model a Schnorr
+//!    proof is a proof of knowledge: rewinding the contributor at the challenge extracts
+//!    x with `P = x·G`. The challenge hashes the previous state's digest and the new
+//!    `[τ']₂`, so a proof cannot be copied from another contribution or another
+//!    ceremony, nor attached to a different update.
+//! 2. *Link to G2.* `e(P, [τ]₂) = e(G, [τ']₂)`, i.e. `τ' = x·τ` (Bowe–Gabizon–Miers'
+//!    update check). With 1 the contributor knows x with `τ' = x·τ`.
+//! 3. *Grid bound to G2.* `G[0][0] = G`; `e(G[1][0], [1]₂) = e(G, [τ_X']₂)` and
+//!    `e(G[0][1], [1]₂) = e(G, [τ_Y']₂)`; every X link `G[i+1][j] = τ_X'·G[i][j]` and
+//!    every Y link `G[i][j+1] = τ_Y'·G[i][j]` (including the extra Y powers), checked
+//!    with random linear combinations: with verifier-chosen 128-bit weights ρ,
+//!    `e(Σρ·G[i][j], [τ_X']₂) = e(Σρ·G[i+1][j], [1]₂)`. If some link is off, the
+//!    difference `Σ ρ·(u_{i+1,j} − τ_X'·u_{i,j})` is a non-zero linear form in the
+//!    weights and vanishes with probability at most 2⁻¹²⁸. So the grid is exactly the
+//!    monomial grid of the trapdoors of the new G2 points.
+//!
+//! So after a verified chain, `τ_final = x_1·x_2·…·x_n` (per trapdoor) where each
+//! contributor knew its x_k. If contributor h was honest, its x_h is uniform and
+//! unknown to the others; the others' x_k are known to them (extractable) and cannot
+//! depend on x_h beyond the public `x_h·G` (a contributor who could choose x_k to
+//! cancel x_h would, by extraction, compute x_h from `x_h·G`: a discrete logarithm).
+//! Hence τ_final is uniform and unknown to every coalition that excludes h. Checking
+//! that `[τ']₂ ≠ [τ]₂` and `≠ O` rules out the trivial secrets 1 and 0.
+//!
+//! *Why the fixed generator G and not a hashed base.* Bowe–Gabizon–Miers derive the
+//! base of the knowledge pair from a hash of the transcript because their proof of
+//! knowledge is a knowledge-of-exponent pair `(g, g^x)`, `(h, h^x)`, whose soundness
+//! needs a fresh base with unknown logarithm per contribution. A Schnorr proof is
+//! extractable for a fixed base in the random-oracle model; binding the statement
+//! (previous digest, which trapdoor, `P`, `[τ']₂`) in the Fiat–Shamir challenge gives the
+//! same non-malleability, with no hash-to-curve to specify.
+//!
+//! # Encoding
+//!
+//! See [`CeremonyState::to_bytes`]; the digest is BLAKE3 of that encoding.
+
+mod encode;
+mod error;
+mod fft;
+mod pok;
+mod verify;
+
+pub use encode::{CEREMONY_MAGIC, CEREMONY_VERSION};
+pub use error::{CeremonyError, PointLocation, Trapdoor};
+pub use pok::{Contribution, KnowledgeProof};
+pub use verify::{verify_contribution, verify_transcript};
+
+use crate::srs::{MAX_SHARD_GATES, MAX_SHARDS, row_len, y_len};
+use crate::{Fr, G1Affine, G1Projective, G2Affine};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{One, Zero};
+use ark_std::UniformRand;
+use ark_std::rand::{CryptoRng, RngCore};
+use rayon::prelude::*;
+
+/// A ceremony's state: the monomial grid, the extra Y powers, the G2 points and the
+/// contributions so far. Fields are public so that tools can inspect and (in tests)
+/// tamper with them; nothing trusts them: [`verify_contribution`] checks every point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CeremonyState {
+    /// M, the number of shards (size of the Y-domain).
+    pub shards: usize,
+    /// T, the rows per shard; the grid has `row_len(T) = T + ROW_EXTRA` X powers.
+    pub shard_gates: usize,
+    /// `G[i][j] = [τ_X^i·τ_Y^j]₁`, row-major by X power: entry (i, j) at `i·M + j`.
+    pub grid: Vec<G1Affine>,
+    /// `[τ_Y^j]₁` for `M ≤ j < y_len(M)`: entry `j − M`.
+    pub extra_y: Vec<G1Affine>,
+    /// `[τ_X]₂`.
+    pub tau_x_g2: G2Affine,
+    /// `[τ_Y]₂`.
+    pub tau_y_g2: G2Affine,
+    /// The contributions that led here, oldest first.
+    pub contributions: Vec<Contribution>,
+}
+
+/// Checks M and T against the limits of the SRS file format.
+pub(crate) fn check_sizes(shards: usize, shard_gates: usize) -> Result<(), CeremonyError> {
+    if !shards.is_power_of_two() || shards > MAX_SHARDS {
+        return Err(CeremonyError::Size {
+            name: "shards",
+            value: shards as u64,
+            expected: "a power of two from 1 to 4096",
+        });
+    }
+    if !shard_gates.is_power_of_two() || !(16..=MAX_SHARD_GATES).contains(&shard_gates) {
+        return Err(CeremonyError::Size {
+            name: "shard_gates",
+            value: shard_gates as u64,
+            expected: "a power of two from 16 to 2^24",
+        });
+    }
+    Ok(())
+}
+
+/// `1, x, x², …` (n values).
+pub(crate) fn powers(x: Fr, n: usize) -> Vec<Fr> {
+    let mut out = Vec::with_capacity(n);
+    let mut acc = Fr::one();
+    for _ in 0..n {
+        out.push(acc);
+        acc *= x;
+    }
+    out
+}
+
+fn shape(what: &'static str, expected: usize, found: usize) -> Result<(), CeremonyError> {
+    if expected != found {
+        return Err(CeremonyError::Shape {
+            what,
+            expected: expected as u64,
+            found: found as u64,
+        });
+    }
+    Ok(())
+}
+
+impl CeremonyState {
+    /// The starting state for M shards of T rows: all trapdoors 1, every point the
+    /// generator, no contributions.
+    pub fn init(shards: usize, shard_gates: usize) -> Result<Self, CeremonyError> {
+        check_sizes(shards, shard_gates)?;
+        let g = G1Affine::generator();
+        Ok(CeremonyState {
+            shards,
+            shard_gates,
+            grid: vec![g; row_len(shard_gates) * shards],
+            extra_y: vec![g; y_len(shards) - shards],
+            tau_x_g2: G2Affine::generator(),
+            tau_y_g2: G2Affine::generator(),
+            contributions: Vec::new(),
+        })
+    }
+
+    /// Number of X powers per Y power, `T + ROW_EXTRA`.
+    pub fn x_len(&self) -> usize {
+        row_len(self.shard_gates)
+    }
+
+    /// Checks that M and T are in range and that the point counts match them.
+    pub fn check_shape(&self) -> Result<(), CeremonyError> {
+        check_sizes(self.shards, self.shard_gates)?;
+        shape("grid", self.x_len() * self.shards, self.grid.len())?;
+        shape(
+            "extra Y powers",
+            y_len(self.shards) - self.shards,
+            self.extra_y.len(),
+        )
+    }
+
+    /// Grid entry `[τ_X^i·τ_Y^j]₁` (i < T + ROW_EXTRA, j < M), if in range.
+    pub fn entry(&self, i: usize, j: usize) -> Option<&G1Affine> {
+        if j >= self.shards {
+            return None;
+        }
+        self.grid.get(i * self.shards + j)
+    }
+
+    /// `[τ_Y^j]₁` for any `j < y_len(M)` (column 0 of the grid, then the extra powers).
+    pub fn y_power(&self, j: usize) -> Option<&G1Affine> {
+        if j < self.shards {
+            self.grid.get(j)
+        } else {
+            self.extra_y.get(j - self.shards)
+        }
+    }
+
+    /// Adds a contribution with secrets drawn from `rng` (never 0 or 1): returns the new
+    /// state (whose contribution list ends with it) and the contribution. The secrets are
+    /// dropped when this returns.
+    pub fn contribute<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+    ) -> Result<(CeremonyState, Contribution), CeremonyError> {
+        let mut draw = || loop {
+            let x = Fr::rand(rng);
+            if !x.is_zero() && !x.is_one() {
+                return x;
+            }
+        };
+        let (r, s) = (draw(), draw());
+        self.contribute_with(r, s, rng)
+    }
+
+    /// Adds a contribution with the given secrets r (for τ_X) and s (for τ_Y).
+    ///
+    /// INSECURE as a ceremony contribution: the caller chose, and knows, the secrets.
+    /// This is for tests and reproducible examples; any value is accepted, including
+    /// 0 and 1, which [`verify_contribution`] refuses. `rng` draws the proof nonces.
+    pub fn contribute_with<R: RngCore + CryptoRng>(
+        &self,
+        r: Fr,
+        s: Fr,
+        rng: &mut R,
+    ) -> Result<(CeremonyState, Contribution), CeremonyError> {
+        let mut next = self.scaled(r, s)?;
+        let c = Contribution::create(self, &mut next, r, s, rng)?;
+        Ok((next, c))
+    }
+
+    /// The state of trapdoors `(r·τ_X, s·τ_Y)` with this state's contribution list:
+    /// entry (i, j) times `r^i·s^j`, extra Y power j times `s^j`, `[τ]₂` times r or s.
+    /// Does not add a contribution (see [`Contribution::create`]).
+    pub fn scaled(&self, r: Fr, s: Fr) -> Result<CeremonyState, CeremonyError> {
+        self.check_shape()?;
+        let m = self.shards;
+        let xs = powers(r, self.x_len());
+        let ys = powers(s, y_len(m));
+        let grid: Vec<G1Projective> = self
+            .grid
+            .par_iter()
+            .enumerate()
+            .map(|(k, p)| *p * (xs[k / m] * ys[k % m]))
+            .collect();
+        let extra: Vec<G1Projective> = self
+            .extra_y
+            .par_iter()
+            .zip(&ys[m..])
+            .map(|(p, y)| *p * y)
+            .collect();
+        Ok(CeremonyState {
+            shards: m,
+            shard_gates: self.shard_gates,
+            grid: normalize(&grid),
+            extra_y: normalize(&extra),
+            tau_x_g2: (self.tau_x_g2 * r).into_affine(),
+            tau_y_g2: (self.tau_y_g2 * s).into_affine(),
+            contributions: self.contributions.clone(),
+        })
+    }
+}
+
+/// Projective to affine in parallel chunks (one field inversion per chunk).
+pub(crate) fn normalize(points: &[G1Projective]) -> Vec<G1Affine> {
+    points
+        .par_chunks(1024)
+        .flat_map_iter(G1Projective::normalize_batch)
+        .collect()
+}
