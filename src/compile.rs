@@ -47,6 +47,49 @@ pub struct CompileArgs {
     pub json: bool,
 }
 
+/// Arguments of `tutti witness`.
+#[derive(clap::Args, Debug)]
+pub struct WitnessArgs {
+    /// circom's WebAssembly witness generator (`C_js/C.wasm`).
+    #[arg(long, value_name = "C.wasm")]
+    pub wasm: PathBuf,
+    /// The circuit's inputs (`input.json`, as snarkjs reads them).
+    #[arg(long, value_name = "input.json")]
+    pub input: PathBuf,
+    /// Check the witness against this compiled circuit before writing it.
+    #[arg(long, value_name = "C.tutti")]
+    pub compiled: Option<PathBuf>,
+    /// Where to write the witness (`.wtns`, version 2, as snarkjs writes it).
+    #[arg(long, value_name = "W.wtns")]
+    pub out: PathBuf,
+}
+
+/// `tutti witness`.
+pub fn witness(a: &WitnessArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let w = crate::inputs::witness_from_wasm(&a.wasm, &a.input)?;
+    if let Some(path) = &a.compiled {
+        let compiled = crate::inputs::load_compiled(path)?;
+        compiled
+            .witness_from_circom(&w)
+            .with_context(|| format!("the witness does not fit the circuit {}", path.display()))?;
+    }
+    std::fs::write(&a.out, w.to_bytes())
+        .with_context(|| format!("writing the witness to {}", a.out.display()))?;
+    println!(
+        "wrote {} ({} values{}, {:.1} ms)",
+        a.out.display(),
+        w.0.len(),
+        if a.compiled.is_some() {
+            ", every constraint holds"
+        } else {
+            ""
+        },
+        t0.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
 /// What `tutti compile --json` prints.
 #[derive(Serialize, Debug)]
 pub struct CompileSummary {

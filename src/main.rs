@@ -105,6 +105,10 @@ enum Command {
     /// Compile a circom circuit (`.r1cs`) for M shards: writes the compiled circuit and
     /// its verifying key, and prints its rows next to snarkjs's PLONK gate count.
     Compile(compile::CompileArgs),
+    /// Compute a circom witness from circom's WebAssembly and an input.json, as `snarkjs
+    /// wtns calculate` does, check it against the circuit if one is given, and write it
+    /// as a `.wtns` file.
+    Witness(compile::WitnessArgs),
     /// Prove a circuit with in-process workers: a compiled one with a circom witness, or
     /// a built-in one.
     Prove(job::ProveArgs),
@@ -251,6 +255,7 @@ fn main() -> ExitCode {
             seed,
         } => setup::run(shards, shard_gates, &out, seed.as_deref()),
         Command::Compile(args) => compile::run(&args),
+        Command::Witness(args) => compile::witness(&args),
         Command::Prove(args) => job::prove_command(args),
         Command::Blame {
             command: BlameCommand::Verify { cert, vk },

@@ -159,6 +159,24 @@ fn a_circom_circuit_compiles_proves_from_its_wasm_and_verifies_with_snarkjs_stat
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).starts_with("invalid"), "{}", stdout(&out));
 
+    // `tutti witness` writes snarkjs's .wtns byte for byte, checked against the circuit.
+    let out = ok(tutti(&[
+        "witness",
+        "--wasm",
+        &f("multi_io.wasm"),
+        "--input",
+        &f("multi_io.input.json"),
+        "--compiled",
+        &p("c.tutti"),
+        "--out",
+        &p("w.wtns"),
+    ]));
+    assert!(out.contains("every constraint holds"), "{out}");
+    assert_eq!(
+        std::fs::read(p("w.wtns")).unwrap(),
+        std::fs::read(fixture("multi_io.wtns")).unwrap()
+    );
+
     // The same witness read from snarkjs's .wtns gives the same statement.
     ok(tutti(&[
         "prove",
@@ -237,6 +255,20 @@ fn bad_circom_inputs_are_refused_with_a_reason_and_nothing_is_written() {
     std::fs::write(p("big.json"), r#"{"x": "500"}"#).unwrap();
     let err = refused(with_input("bounded.wasm", "big.json"));
     assert!(err.contains("assert"), "{err}");
+    // `tutti witness` of another circuit, checked against this one: refused, not written.
+    let err = refused(tutti(&[
+        "witness",
+        "--wasm",
+        &f("affine.wasm"),
+        "--input",
+        &f("affine.input.json"),
+        "--compiled",
+        &p("c.tutti"),
+        "--out",
+        &p("affine.wtns"),
+    ]));
+    assert!(err.contains("does not fit"), "{err}");
+    assert!(!dir.path().join("affine.wtns").exists());
     // No witness at all.
     let err = refused(prove(&[]));
     assert!(err.contains("--wtns"), "{err}");

@@ -10,6 +10,9 @@ use rayon::prelude::*;
 
 /// Magic bytes at the start of an encoded ceremony state.
 pub const CEREMONY_MAGIC: &[u8; 8] = b"TUTTICER";
+/// Magic bytes of an encoded ceremony state started from a `.ptau` file
+/// ([`CeremonyState::from_ptau`]); the BLAKE3 digest of that file follows the header.
+pub const CEREMONY_PTAU_MAGIC: &[u8; 8] = b"TUTTICEP";
 /// Version of the ceremony state encoding this code reads and writes.
 pub const CEREMONY_VERSION: u16 = 1;
 const HEADER_BYTES: usize = 8 + 2 + 4 + 4;
@@ -49,11 +52,17 @@ impl CeremonyState {
     /// Everything but the contribution list: header, G2 points, grid, extra Y powers.
     pub(crate) fn encode_points(&self) -> Vec<u8> {
         let n = self.grid.len() + self.extra_y.len();
-        let mut out = Vec::with_capacity(HEADER_BYTES + 2 * G2_BYTES + POINT_BYTES * n);
-        out.extend_from_slice(CEREMONY_MAGIC);
+        let mut out = Vec::with_capacity(HEADER_BYTES + 32 + 2 * G2_BYTES + POINT_BYTES * n);
+        out.extend_from_slice(match self.x_from_ptau {
+            None => CEREMONY_MAGIC,
+            Some(_) => CEREMONY_PTAU_MAGIC,
+        });
         out.extend_from_slice(&CEREMONY_VERSION.to_be_bytes());
         out.extend_from_slice(&(self.shards as u32).to_be_bytes());
         out.extend_from_slice(&(self.shard_gates as u32).to_be_bytes());
+        if let Some(d) = &self.x_from_ptau {
+            out.extend_from_slice(d);
+        }
         put_g2(&mut out, &self.tau_x_g2);
         put_g2(&mut out, &self.tau_y_g2);
         put_points(&mut out, &self.grid);
@@ -65,6 +74,8 @@ impl CeremonyState {
     ///
     /// ```text
     /// magic "TUTTICER" (8) ‖ version u16 = 1 ‖ M u32 ‖ T u32
+    ///   (a state started from a .ptau file: magic "TUTTICEP" (8) ‖ version ‖ M ‖ T ‖
+    ///   BLAKE3 of the .ptau file (32), see `x_from_ptau`)
     /// [τ_X]₂ ‖ [τ_Y]₂                      compressed wire encoding, 64 bytes each
     /// grid G[i][j], i < T+4, j < M, row-major by i   uncompressed, 64 bytes each
     /// extra Y powers [τ_Y^j]₁, M ≤ j < 3M+3          uncompressed, 64 bytes each
@@ -93,7 +104,9 @@ impl CeremonyState {
     /// structure is checked (that is [`super::verify_contribution`]'s job).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CeremonyError> {
         let mut r = Reader::new(bytes, "ceremony state");
-        if r.take(8)? != CEREMONY_MAGIC {
+        let magic = r.take(8)?;
+        let from_ptau = magic == CEREMONY_PTAU_MAGIC;
+        if magic != CEREMONY_MAGIC && !from_ptau {
             return Err(CeremonyError::Decode(
                 "not a tutti ceremony state (bad magic bytes)".into(),
             ));
@@ -107,6 +120,7 @@ impl CeremonyState {
         let shards = r.u32()? as usize;
         let shard_gates = r.u32()? as usize;
         check_sizes(shards, shard_gates)?;
+        let x_from_ptau = if from_ptau { Some(r.array()?) } else { None };
         let grid_len = row_len(shard_gates) * shards;
         let extra_len = y_len(shards) - shards;
         // Within the limits of check_sizes this is below 2^37 bytes: no overflow.
@@ -141,6 +155,7 @@ impl CeremonyState {
             tau_x_g2,
             tau_y_g2,
             contributions,
+            x_from_ptau,
         })
     }
 

@@ -118,6 +118,12 @@ pub enum CeremonyError {
     /// `e(x·G, [τ_prev]₂) ≠ e(G, [τ_new]₂)`.
     #[error("the proven {0} update does not take the previous [{0}]₂ to the new one")]
     G2UpdateMismatch(Trapdoor),
+    /// A ceremony started from a `.ptau` keeps τ_X and the digest of the file it came
+    /// from: this contribution changed `[τ_X]₂` or dropped or changed that digest.
+    #[error(
+        "this ceremony took τ_X from a powers-of-tau file: a contribution may update only τ_Y, and must keep the file's digest"
+    )]
+    PtauXChanged,
     /// The grid's first power is not bound to `[τ]₂`: `e(G[1][0], [1]₂) ≠ e(G, [τ_X]₂)`
     /// (or `G[0][1]` / `[τ_Y]₂`).
     #[error("the grid's first {0} power does not match the new [{0}]₂")]

@@ -60,6 +60,11 @@
 //! (previous digest, which trapdoor, `P`, `[τ']₂`) in the Fiat–Shamir challenge gives the
 //! same non-malleability, with no hash-to-curve to specify.
 //!
+//! # Starting from a univariate powers of tau
+//!
+//! See [`CeremonyState::from_ptau`]: τ_X taken from a snarkjs `.ptau` file, only τ_Y
+//! contributed here; the format and the soundness argument are in [`ptau`]'s docs.
+//!
 //! # Encoding
 //!
 //! See [`CeremonyState::to_bytes`]; the digest is BLAKE3 of that encoding.
@@ -68,11 +73,13 @@ mod encode;
 mod error;
 mod fft;
 mod pok;
+pub mod ptau;
 mod verify;
 
-pub use encode::{CEREMONY_MAGIC, CEREMONY_VERSION};
+pub use encode::{CEREMONY_MAGIC, CEREMONY_PTAU_MAGIC, CEREMONY_VERSION};
 pub use error::{CeremonyError, PointLocation, Trapdoor};
 pub use pok::{Contribution, KnowledgeProof};
+pub use ptau::{PTAU_MAGIC, Ptau, PtauError, read_ptau, verify_transcript_from_ptau};
 pub use verify::{verify_contribution, verify_transcript};
 
 use crate::srs::{MAX_SHARD_GATES, MAX_SHARDS, row_len, y_len};
@@ -102,6 +109,10 @@ pub struct CeremonyState {
     pub tau_y_g2: G2Affine,
     /// The contributions that led here, oldest first.
     pub contributions: Vec<Contribution>,
+    /// `Some(BLAKE3 of the .ptau file)` when τ_X was taken from a univariate powers-of-tau
+    /// ceremony ([`CeremonyState::from_ptau`]): then contributions keep τ_X (r = 1) and
+    /// update τ_Y only. `None` for a ceremony started at [`CeremonyState::init`].
+    pub x_from_ptau: Option<[u8; 32]>,
 }
 
 /// Checks M and T against the limits of the SRS file format.
@@ -159,6 +170,7 @@ impl CeremonyState {
             tau_x_g2: G2Affine::generator(),
             tau_y_g2: G2Affine::generator(),
             contributions: Vec::new(),
+            x_from_ptau: None,
         })
     }
 
@@ -197,7 +209,8 @@ impl CeremonyState {
 
     /// Adds a contribution with secrets drawn from `rng` (never 0 or 1): returns the new
     /// state (whose contribution list ends with it) and the contribution. The secrets are
-    /// dropped when this returns.
+    /// dropped when this returns. In a ceremony started from a `.ptau` file
+    /// ([`CeremonyState::from_ptau`]) r is 1: only τ_Y is updated.
     pub fn contribute<R: RngCore + CryptoRng>(
         &self,
         rng: &mut R,
@@ -208,7 +221,12 @@ impl CeremonyState {
                 return x;
             }
         };
-        let (r, s) = (draw(), draw());
+        let r = if self.x_from_ptau.is_some() {
+            Fr::one()
+        } else {
+            draw()
+        };
+        let s = draw();
         self.contribute_with(r, s, rng)
     }
 
@@ -256,6 +274,7 @@ impl CeremonyState {
             tau_x_g2: (self.tau_x_g2 * r).into_affine(),
             tau_y_g2: (self.tau_y_g2 * s).into_affine(),
             contributions: self.contributions.clone(),
+            x_from_ptau: self.x_from_ptau,
         })
     }
 }

@@ -123,7 +123,9 @@ fn check_points(next: &CeremonyState, c: &Contribution) -> Result<(), CeremonyEr
 /// 3. every point of `next` and of `c` is on the curve and in the prime-order subgroup;
 /// 4. grid entry (0, 0) is the generator of G1;
 /// 5. each new `[τ]₂` is not the identity and differs from the previous one (secrets
-///    0 and 1 are refused);
+///    0 and 1 are refused); except that in a ceremony started from a `.ptau` file
+///    (`prev.x_from_ptau` is `Some`) `[τ_X]₂` must be unchanged (r = 1) and `next` must
+///    carry the same `x_from_ptau`, else [`CeremonyError::PtauXChanged`];
 /// 6. each Schnorr proof of knowledge verifies, and links the previous `[τ]₂` to the
 ///    new one: `e(P, [τ]₂) = e(G, [τ']₂)`;
 /// 7. the grid is bound to the new G2 points: `e(G[1][0], [1]₂) = e(G, [τ_X']₂)` and
@@ -181,11 +183,21 @@ pub fn verify_contribution<R: Rng + CryptoRng + ?Sized>(
         (Trapdoor::X, &c.x, prev.tau_x_g2, next.tau_x_g2),
         (Trapdoor::Y, &c.y, prev.tau_y_g2, next.tau_y_g2),
     ];
+    // A ceremony started from a .ptau keeps τ_X (r = 1, so the X proof is one of
+    // knowledge of 1, `P = G`) and its origin; see `CeremonyState::from_ptau`.
+    let x_fixed = prev.x_from_ptau.is_some();
+    if next.x_from_ptau != prev.x_from_ptau {
+        return Err(CeremonyError::PtauXChanged);
+    }
     for (t, _, old, new) in &updates {
         if new.is_zero() {
             return Err(CeremonyError::IdentityG2(*t));
         }
-        if new == old {
+        if x_fixed && *t == Trapdoor::X {
+            if new != old {
+                return Err(CeremonyError::PtauXChanged);
+            }
+        } else if new == old {
             return Err(CeremonyError::TrapdoorUnchanged(*t));
         }
     }
