@@ -121,8 +121,11 @@ impl CircuitSpec {
         }
     }
 
-    /// Reads a spec, decoding (and so checking) a compiled circuit in full.
-    pub fn read(r: &mut Reader<'_>) -> Result<Self, TransportError> {
+    /// Reads a spec, decoding (and so checking) a compiled circuit in full. With
+    /// `witness_follows`, a compiled circuit's claimed shape is first weighed against the
+    /// bytes after it (a witness of 3·M·T scalars must follow), so a small artifact
+    /// claiming a huge shape is refused before its M·T rows are laid out.
+    pub fn read(r: &mut Reader<'_>, witness_follows: bool) -> Result<Self, TransportError> {
         let what = "submission circuit";
         let tag = r
             .take(1)
@@ -141,6 +144,19 @@ impl CircuitSpec {
         }
         let len = r.u32().map_err(|e| crate::wire::err(what, e))? as usize;
         let bytes = r.take(len).map_err(|e| crate::wire::err(what, e))?;
+        let shape = CompiledCircuit::peek_shape(bytes)
+            .map_err(|e| TransportError::Frame(format!("{what}: {e}")))?;
+        let witness_bytes = (shape.shards as u64)
+            .saturating_mul(shape.shard_gates as u64)
+            .saturating_mul(96);
+        if witness_follows && witness_bytes > r.remaining() as u64 {
+            return Err(TransportError::Frame(format!(
+                "{what}: a compiled circuit of {} shards of {} rows needs a witness of {witness_bytes} bytes, but only {} follow",
+                shape.shards,
+                shape.shard_gates,
+                r.remaining()
+            )));
+        }
         let circuit = CompiledCircuit::from_bytes(bytes)
             .map_err(|e| TransportError::Frame(format!("{what}: {e}")))?;
         Ok(CircuitSpec::Compiled {

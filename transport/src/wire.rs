@@ -177,7 +177,7 @@ impl Submission {
     /// Decodes [`Submission::to_bytes_with`].
     pub fn from_bytes_with(bytes: &[u8], witnesses: bool) -> Result<Self, TransportError> {
         let mut r = Reader::new(bytes, "submission");
-        let circuit = CircuitSpec::read(&mut r)?;
+        let circuit = CircuitSpec::read(&mut r, witnesses)?;
         let n = r.u32().map_err(|e| err("submission", e))? as usize;
         let shape = circuit.shape();
         let (m, t) = (shape.shards * witnesses as usize, shape.shard_gates);

@@ -584,3 +584,26 @@ fn a_compiled_submission_round_trips_and_a_changed_byte_is_caught() {
         }
     }
 }
+
+/// A small compiled circuit claiming a huge shape is refused from its header, before
+/// its rows are laid out: the witness that shape needs is not in the frame.
+#[test]
+fn a_compiled_circuit_claiming_a_huge_shape_is_refused_before_layout() {
+    let (compiled, _, _) = CircuitRef {
+        kind: BuiltinCircuit::Random,
+        shape: Shape::new(2, 16).expect("shape"),
+        seed: 3,
+    }
+    .compile()
+    .expect("compile");
+    let mut artifact = compiled.to_bytes();
+    // Header: magic (8), version (2), M u32, T u32.
+    artifact[10..14].copy_from_slice(&4096u32.to_be_bytes());
+    artifact[14..18].copy_from_slice(&(1u32 << 24).to_be_bytes());
+    let mut frame = vec![3u8];
+    frame.extend_from_slice(&(artifact.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&artifact);
+    frame.extend_from_slice(&0u32.to_be_bytes()); // no public inputs, no witness
+    let err = Submission::from_bytes(&frame).expect_err("refused");
+    assert!(err.to_string().contains("needs a witness"), "{err}");
+}

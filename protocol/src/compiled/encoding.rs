@@ -184,9 +184,8 @@ fn gates_body(r: &mut Reader<'_>) -> Result<Circuit, CompiledError> {
     })
 }
 
-/// Decodes the shape and body (the caller re-encodes to check canonicity).
-pub(super) fn decode(bytes: &[u8]) -> Result<(Shape, Body), CompiledError> {
-    let mut r = Reader::new(bytes, "compiled circuit");
+/// Reads and checks the header (magic, version, shape), leaving `r` at the body kind.
+fn read_header(r: &mut Reader<'_>) -> Result<Shape, CompiledError> {
     let magic: [u8; 8] = r.array().map_err(format_err)?;
     if magic != COMPILED_MAGIC {
         return Err(CompiledError::Format(format!(
@@ -204,7 +203,18 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Shape, Body), CompiledError> {
     }
     let shards = r.u32().map_err(format_err)? as usize;
     let shard_gates = r.u32().map_err(format_err)? as usize;
-    let shape = Shape::new(shards, shard_gates)?;
+    Ok(Shape::new(shards, shard_gates)?)
+}
+
+/// The shape of an encoded artifact, from its header alone.
+pub(super) fn decode_header(bytes: &[u8]) -> Result<Shape, CompiledError> {
+    read_header(&mut Reader::new(bytes, "compiled circuit"))
+}
+
+/// Decodes the shape and body (the caller re-encodes to check canonicity).
+pub(super) fn decode(bytes: &[u8]) -> Result<(Shape, Body), CompiledError> {
+    let mut r = Reader::new(bytes, "compiled circuit");
+    let shape = read_header(&mut r)?;
     let body = match r.u8().map_err(format_err)? {
         KIND_GATES => {
             let c = gates_body(&mut r)?;

@@ -161,6 +161,13 @@ impl CompiledCircuit {
         Ok(compiled)
     }
 
+    /// The shape an encoded artifact claims, read from its header alone (magic, version
+    /// and a valid shape checked, nothing else): lets a decoder weigh the shape against
+    /// what comes with it before it decodes the body and lays out M·T rows.
+    pub fn peek_shape(bytes: &[u8]) -> Result<Shape, CompiledError> {
+        encoding::decode_header(bytes)
+    }
+
     /// The canonical encoding (spec/circuit.md §8).
     pub fn to_bytes(&self) -> Vec<u8> {
         encoding::encode(self.shape(), &self.body)
