@@ -1,13 +1,12 @@
 //! `tutti compile`: a circom `.r1cs` to a compiled circuit (`C.tutti`) and its verifying
 //! key, with the rows it takes next to snarkjs's PLONK gate count.
 
-use crate::inputs::{ensure_srs_fits, read_file};
+use crate::inputs::{ensure_srs_fits, open_srs, read_file};
 use crate::trust::to_hex;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tutti_crypto::srs::{RowSource, SrsFile};
 use tutti_protocol::compiled::CompiledCircuit;
 use tutti_protocol::import::circom::R1cs;
 use tutti_protocol::import::plonk::ConvertOptions;
@@ -199,19 +198,12 @@ pub fn run(a: &CompileArgs) -> Result<()> {
 /// The verifying key of `compiled` with the SRS at `path`, refusing an SRS of another
 /// shape with the command that makes a fitting one.
 fn verifying_key(compiled: &CompiledCircuit, path: &Path) -> Result<VerifyingKey> {
-    let srs = SrsFile::open(path).with_context(|| format!("opening the SRS {}", path.display()))?;
+    let srs = open_srs(path)?;
     ensure_srs_fits(
         &srs,
         compiled.shape(),
         &format!("the SRS {}", path.display()),
     )?;
-    let header = srs.header();
-    if header.insecure {
-        eprintln!(
-            "WARNING: {} is an INSECURE seeded SRS: proofs made with this key can be forged",
-            path.display()
-        );
-    }
     let pre = preprocess(compiled.sharded(), &srs).context("preprocessing the circuit")?;
     Ok(pre.aggregator.vk)
 }

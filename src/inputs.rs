@@ -8,7 +8,7 @@ use crate::CircuitKind;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tutti_crypto::srs::RowSource;
+use tutti_crypto::srs::{RowSource, SrsFile};
 use tutti_protocol::Fr;
 use tutti_protocol::circuit::Witness;
 use tutti_protocol::circuits::{BuiltinCircuit, CircuitRef};
@@ -80,6 +80,19 @@ impl JobCircuit {
     pub fn shard_witnesses(&self) -> Vec<ShardWitness> {
         self.compiled.sharded().shard_witnesses(&self.witness)
     }
+}
+
+/// Opens an SRS file (its structure checked by the loader), warning on stderr when it
+/// is a seeded, INSECURE one.
+pub fn open_srs(path: &Path) -> Result<SrsFile> {
+    let srs = SrsFile::open(path).with_context(|| format!("opening the SRS {}", path.display()))?;
+    if srs.header().insecure {
+        eprintln!(
+            "WARNING: {} is an INSECURE seeded SRS: proofs made with it can be forged",
+            path.display()
+        );
+    }
+    Ok(srs)
 }
 
 /// Refuses an SRS that cannot serve `shape` (another M, or fewer than T rows), naming

@@ -1,7 +1,7 @@
 //! `tutti prove` and `tutti demo`: build a circuit, preprocess, prove in-process, verify.
 
 use crate::CircuitKind;
-use crate::inputs::{CircuitArgs, JobCircuit, builtin, ensure_srs_fits, public_json};
+use crate::inputs::{CircuitArgs, JobCircuit, builtin, ensure_srs_fits, open_srs, public_json};
 use crate::trust::to_hex;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -9,7 +9,7 @@ use rand::RngCore;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tutti_crypto::srs::{InMemorySrs, RowSource, SrsFile};
+use tutti_crypto::srs::{InMemorySrs, RowSource};
 use tutti_protocol::keys::{VerifyingKey, preprocess};
 use tutti_protocol::layout::Shape;
 use tutti_protocol::proof::{PROOF_BYTES, ProofFile};
@@ -246,14 +246,7 @@ pub struct ProveArgs {
 
 pub fn prove_command(a: ProveArgs) -> Result<()> {
     let job = a.circuit.load()?;
-    let srs =
-        SrsFile::open(&a.srs).with_context(|| format!("opening the SRS {}", a.srs.display()))?;
-    if srs.header().insecure {
-        eprintln!(
-            "WARNING: {} is an INSECURE seeded SRS: proofs made with it can be forged",
-            a.srs.display()
-        );
-    }
+    let srs = open_srs(&a.srs)?;
     let robustness = Robustness {
         spares: a.spares,
         replicas: a.replicas,

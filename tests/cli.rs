@@ -1,15 +1,10 @@
 //! The `tutti` binary end to end: setup, prove, verify, demo, and its errors.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn tutti(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tutti")
-}
+use common::tutti;
+use std::path::Path;
+use std::process::Output;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -3,16 +3,11 @@
 //! errors a person gets for every kind of bad input. Fixtures: protocol/tests/fixtures/
 //! circom (made by its regenerate.sh with circom 2.2.3 and snarkjs 0.7.6).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tutti(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tutti")
-}
+use common::tutti;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -128,15 +123,18 @@ fn a_circom_circuit_compiles_proves_from_its_wasm_and_verifies_with_snarkjs_stat
     let ours = json(&std::fs::read_to_string(p("public.json")).unwrap());
     assert_eq!(ours, snarkjs_public, "public.json is snarkjs's");
 
-    let verified = ok(tutti(&[
-        "verify",
-        "--vk",
-        &p("vk.bin"),
-        "--proof",
-        &p("proof.bin"),
-        "--public",
-        &f("multi_io.public.json"),
-    ]));
+    let verify_against = |public: &str| {
+        tutti(&[
+            "verify",
+            "--vk",
+            &p("vk.bin"),
+            "--proof",
+            &p("proof.bin"),
+            "--public",
+            public,
+        ])
+    };
+    let verified = ok(verify_against(&f("multi_io.public.json")));
     assert!(verified.starts_with("valid"), "{verified}");
     assert!(
         verified.contains(c["vk_digest"].as_str().unwrap()),
@@ -147,15 +145,7 @@ fn a_circom_circuit_compiles_proves_from_its_wasm_and_verifies_with_snarkjs_stat
     let mut other = snarkjs_public.clone();
     other[0] = serde_json::Value::String("1".into());
     std::fs::write(p("other.json"), other.to_string()).unwrap();
-    let out = tutti(&[
-        "verify",
-        "--vk",
-        &p("vk.bin"),
-        "--proof",
-        &p("proof.bin"),
-        "--public",
-        &p("other.json"),
-    ]);
+    let out = verify_against(&p("other.json"));
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).starts_with("invalid"), "{}", stdout(&out));
 

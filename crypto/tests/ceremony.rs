@@ -3,14 +3,16 @@
 //! round-trips.
 
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, PrimeField};
+use ark_ff::Field;
 use rand::{SeedableRng, rngs::StdRng};
 use std::time::Instant;
 use tutti_crypto::ceremony::{
     CeremonyError, CeremonyState, Contribution, PointLocation, Trapdoor, verify_contribution,
     verify_transcript,
 };
-use tutti_crypto::srs::{InMemorySrs, RowSource, check_aggregator_part, check_row, row_len};
+use tutti_crypto::srs::{
+    InMemorySrs, RowSource, check_aggregator_part, check_row, row_len, secrets_from_seed,
+};
 use tutti_crypto::{Fr, G1Affine};
 
 const M: usize = 4;
@@ -18,20 +20,6 @@ const T: usize = 16;
 
 fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
-}
-
-/// τ_X, τ_Y of `InMemorySrs::insecure_from_seed` (spec/srs.md §2.1).
-fn seeded_secrets(seed: &[u8]) -> (Fr, Fr) {
-    let mut h = blake3::Hasher::new();
-    h.update(b"tutti/insecure-dev-srs/v1");
-    h.update(seed);
-    let mut xof = h.finalize_xof();
-    let mut next = || {
-        let mut wide = [0u8; 64];
-        xof.fill(&mut wide);
-        Fr::from_le_bytes_mod_order(&wide)
-    };
-    (next(), next())
 }
 
 fn bump(p: &G1Affine) -> G1Affine {
@@ -58,7 +46,7 @@ fn verify(
 #[test]
 fn three_party_ceremony_gives_the_trapdoor_srs() {
     let seed = b"ceremony-test";
-    let (tx, ty) = seeded_secrets(seed);
+    let (tx, ty) = secrets_from_seed(seed);
     let (r2, r3, s2, s3) = (
         Fr::from(5u64),
         Fr::from(7u64),

@@ -9,7 +9,9 @@ use tutti_crypto::ceremony::{
     CEREMONY_PTAU_MAGIC, CeremonyError, CeremonyState, PtauError, Trapdoor, read_ptau,
     verify_contribution, verify_transcript, verify_transcript_from_ptau,
 };
-use tutti_crypto::srs::{InMemorySrs, RowSource, check_aggregator_part, check_row, row_len};
+use tutti_crypto::srs::{
+    InMemorySrs, RowSource, check_aggregator_part, check_row, row_len, secrets_from_seed,
+};
 use tutti_crypto::{Fr, G1Affine, G2Affine};
 
 const M: usize = 4;
@@ -87,20 +89,6 @@ fn write_ptau(tau: Fr, power: u32) -> Vec<u8> {
     sec(2, g1);
     sec(3, g2);
     out
-}
-
-/// τ_X, τ_Y of `InMemorySrs::insecure_from_seed` (spec/srs.md §2.1).
-fn seeded_secrets(seed: &[u8]) -> (Fr, Fr) {
-    let mut h = blake3::Hasher::new();
-    h.update(b"tutti/insecure-dev-srs/v1");
-    h.update(seed);
-    let mut xof = h.finalize_xof();
-    let mut next = || {
-        let mut wide = [0u8; 64];
-        xof.fill(&mut wide);
-        Fr::from_le_bytes_mod_order(&wide)
-    };
-    (next(), next())
 }
 
 #[test]
@@ -227,7 +215,7 @@ fn contributions_must_keep_tau_x_and_change_tau_y() {
 #[test]
 fn known_tau_ptau_gives_the_trapdoor_srs() {
     let seed = b"ceremony-ptau-test";
-    let (tx, ty) = seeded_secrets(seed);
+    let (tx, ty) = secrets_from_seed(seed);
     let file = write_ptau(tx, 4);
     let s0 = CeremonyState::from_ptau(&file, M, T).unwrap();
     let (s1, c1) = s0

@@ -63,7 +63,7 @@
 //! whose errors cancel in the combination must be found by trying about 2^128 files.
 //! This keeps [`CeremonyState::from_ptau`] a deterministic function of its inputs.
 
-use super::{CeremonyError, CeremonyState, check_sizes, verify_contribution};
+use super::{CeremonyError, CeremonyState, check_sizes};
 use crate::srs::{row_len, y_len};
 use crate::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_bn254::{Fq, Fq2};
@@ -445,12 +445,5 @@ pub fn verify_transcript_from_ptau<R: Rng + CryptoRng + ?Sized>(
     if *first != CeremonyState::from_ptau(ptau, first.shards, first.shard_gates)? {
         return Err(CeremonyError::NotInitial.into());
     }
-    for (k, pair) in states.windows(2).enumerate() {
-        let c = pair[1]
-            .contributions
-            .get(k)
-            .ok_or(CeremonyError::ContributionList)?;
-        verify_contribution(&pair[0], &pair[1], c, rng)?;
-    }
-    Ok(())
+    Ok(super::verify::verify_steps(states, rng)?)
 }

@@ -274,6 +274,15 @@ pub fn verify_transcript<R: Rng + CryptoRng + ?Sized>(
     if *first != CeremonyState::init(first.shards, first.shard_gates)? {
         return Err(CeremonyError::NotInitial);
     }
+    verify_steps(states, rng)
+}
+
+/// Verifies each step of a transcript whose first state the caller has checked:
+/// `states[k]` is `states[k − 1]` updated by `states[k].contributions[k − 1]`.
+pub(crate) fn verify_steps<R: Rng + CryptoRng + ?Sized>(
+    states: &[CeremonyState],
+    rng: &mut R,
+) -> Result<(), CeremonyError> {
     for (k, pair) in states.windows(2).enumerate() {
         let c = pair[1]
             .contributions

@@ -178,7 +178,10 @@ pub struct InMemorySrs {
     rows: Vec<Vec<G1Affine>>,
 }
 
-pub(crate) fn secrets_from_seed(seed: &[u8]) -> (Fr, Fr) {
+/// The trapdoors (τ_X, τ_Y) of the seeded SRS of `seed` (spec/srs.md §2.1): public to
+/// anyone who knows the seed, which is why such an SRS is INSECURE. For tests and tools
+/// that reproduce one (a ceremony whose secrets multiply to them, for instance).
+pub fn secrets_from_seed(seed: &[u8]) -> (Fr, Fr) {
     let mut h = blake3::Hasher::new();
     h.update(b"tutti/insecure-dev-srs/v1");
     h.update(seed);

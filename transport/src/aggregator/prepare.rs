@@ -7,16 +7,16 @@ use crate::wire::Submission;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tutti_crypto::srs::RowSource;
+use tutti_protocol::compiled::CompiledCircuit;
 use tutti_protocol::keys::{AggregatorKey, Preprocessed, ShardProvingKey, preprocess};
-use tutti_protocol::layout::ShardedCircuit;
 
 /// Most preprocessed circuits kept at once.
 pub const CACHED_CIRCUITS: usize = 8;
 
 /// A preprocessed circuit.
 pub struct Prepared {
-    /// The sharded circuit (to check witnesses against).
-    pub sharded: ShardedCircuit,
+    /// The circuit (its layout checks witnesses).
+    pub circuit: Arc<CompiledCircuit>,
     /// The aggregator's key.
     pub aggregator: Arc<AggregatorKey>,
     /// Each shard's proving key.
@@ -63,7 +63,7 @@ impl Catalog {
             proving_keys,
         } = preprocess(compiled.sharded(), self.srs.as_ref())?;
         let prepared = Arc::new(Prepared {
-            sharded: compiled.sharded().clone(),
+            circuit: compiled.clone(),
             vk_bytes: aggregator.vk.to_bytes(),
             aggregator: Arc::new(aggregator),
             keys: proving_keys.into_iter().map(Arc::new).collect(),
@@ -84,7 +84,8 @@ impl Catalog {
     pub fn admit(&self, s: &Submission) -> Result<Arc<Prepared>, TransportError> {
         let prepared = self.prepare(&s.circuit)?;
         prepared
-            .sharded
+            .circuit
+            .sharded()
             .check_witness(&s.witnesses, &s.public_inputs)
             .map_err(|e| {
                 TransportError::Job(format!("the witness does not satisfy the circuit: {e}"))
