@@ -6,8 +6,9 @@ use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, Field, PrimeField};
 use rand::{SeedableRng, rngs::StdRng};
 use tutti_crypto::ceremony::{
-    CEREMONY_PTAU_MAGIC, CeremonyError, CeremonyState, PtauError, Trapdoor, read_ptau,
-    verify_contribution, verify_transcript, verify_transcript_from_ptau,
+    CEREMONY_PTAU_MAGIC, CeremonyError, CeremonyState, PtauError, QUIET, Trapdoor, read_ptau,
+    verify_ceremony, verify_ceremony_from_ptau, verify_contribution, verify_transcript,
+    verify_transcript_from_ptau,
 };
 use tutti_crypto::srs::{
     InMemorySrs, RowSource, check_aggregator_part, check_row, row_len, secrets_from_seed,
@@ -134,13 +135,18 @@ fn tau_y_ceremony_from_the_snarkjs_file() {
     }
     assert!(s0.to_srs().is_err(), "τ_Y = 1 must not make an SRS");
 
-    let (s1, c1) = s0.contribute(&mut rng(1)).unwrap();
+    let (s1, _) = s0.contribute(&mut rng(1), QUIET).unwrap();
     assert_eq!(s1.tau_x_g2, s0.tau_x_g2, "contribute keeps τ_X");
-    verify_contribution(&s0, &s1, &c1, &mut rng(2)).unwrap();
-    let (s2, c2) = s1.contribute(&mut rng(3)).unwrap();
-    verify_contribution(&s1, &s2, &c2, &mut rng(4)).unwrap();
-    let states = [s0.clone(), s1.clone(), s2.clone()];
+    verify_contribution(&s0, &s1, &mut rng(2)).unwrap();
+    let (s2, _) = s1.contribute(&mut rng(3), QUIET).unwrap();
+    verify_contribution(&s1, &s2, &mut rng(4)).unwrap();
+    let (s3, _) = s2.apply_beacon(&[9; 32], QUIET).unwrap();
+    verify_contribution(&s2, &s3, &mut rng(4)).unwrap();
+    let states = [s0.clone(), s1.clone(), s2.clone(), s3.clone()];
     verify_transcript_from_ptau(POT5, &states, &mut rng(5)).unwrap();
+    // From the last state alone, against the file.
+    verify_ceremony_from_ptau(POT5, &s3, &mut rng(6), QUIET).unwrap();
+    verify_ceremony(&s3, &mut rng(6), QUIET).unwrap();
     assert!(matches!(
         verify_transcript(&states, &mut rng(5)),
         Err(CeremonyError::NotInitial)
@@ -149,6 +155,17 @@ fn tau_y_ceremony_from_the_snarkjs_file() {
     assert!(matches!(
         verify_transcript_from_ptau(&other, &states, &mut rng(5)),
         Err(PtauError::Ceremony(CeremonyError::NotInitial))
+    ));
+    assert!(matches!(
+        verify_ceremony_from_ptau(&other, &s3, &mut rng(5), QUIET),
+        Err(PtauError::Ceremony(CeremonyError::PtauXChanged))
+    ));
+    // A state whose column 0 is not the file's powers (but names the file).
+    let mut moved = s3.clone();
+    moved.grid[M * 3] = moved.grid[M * 2];
+    assert!(matches!(
+        verify_ceremony_from_ptau(POT5, &moved, &mut rng(5), QUIET),
+        Err(PtauError::ColumnMismatch { power: 3 })
     ));
 
     // The encoding carries the ptau digest and round-trips.
@@ -159,7 +176,7 @@ fn tau_y_ceremony_from_the_snarkjs_file() {
     }
     assert_ne!(s0.digest(), CeremonyState::init(M, T).unwrap().digest());
 
-    let srs = s2.to_srs().unwrap();
+    let srs = s3.to_srs().unwrap();
     let agg = srs.aggregator_part().unwrap();
     assert_eq!(agg.g2.tau_x, p.tau_g2);
     check_aggregator_part(&agg).unwrap();
@@ -177,38 +194,40 @@ fn tau_y_ceremony_from_the_snarkjs_file() {
 fn contributions_must_keep_tau_x_and_change_tau_y() {
     let s0 = CeremonyState::from_ptau(POT5, M, T).unwrap();
     let verify = |r: u64, s: u64| {
-        let (next, c) = s0
+        let (next, _) = s0
             .contribute_with(Fr::from(r), Fr::from(s), &mut rng(r + s))
             .unwrap();
-        verify_contribution(&s0, &next, &c, &mut rng(9))
+        verify_contribution(&s0, &next, &mut rng(9)).map_err(|e| {
+            assert_eq!(e.contribution_index(), Some(0));
+            e.innermost().to_string()
+        })
     };
     verify(1, 5).unwrap();
-    assert!(matches!(verify(3, 5), Err(CeremonyError::PtauXChanged)));
-    assert!(matches!(
+    assert_eq!(verify(3, 5), Err(CeremonyError::PtauXChanged.to_string()));
+    assert_eq!(
         verify(1, 1),
-        Err(CeremonyError::TrapdoorUnchanged(Trapdoor::Y))
-    ));
-    assert!(matches!(
+        Err(CeremonyError::TrapdoorUnchanged(Trapdoor::Y).to_string())
+    );
+    assert_eq!(
         verify(1, 0),
-        Err(CeremonyError::IdentityG2(Trapdoor::Y))
-    ));
+        Err(CeremonyError::IdentityG2(Trapdoor::Y).to_string())
+    );
     // Dropping the ptau origin (so that τ_X could move later) is refused.
-    let (mut next, c) = s0
+    let (mut next, _) = s0
         .contribute_with(Fr::from(1u64), Fr::from(5u64), &mut rng(1))
         .unwrap();
     next.x_from_ptau = None;
-    assert!(matches!(
-        verify_contribution(&s0, &next, &c, &mut rng(9)),
-        Err(CeremonyError::PtauXChanged)
-    ));
+    let e = verify_contribution(&s0, &next, &mut rng(9)).unwrap_err();
+    assert!(matches!(e.innermost(), CeremonyError::PtauXChanged));
     // A plain ceremony still requires both trapdoors to change.
     let p0 = CeremonyState::init(M, T).unwrap();
-    let (p1, c) = p0
+    let (p1, _) = p0
         .contribute_with(Fr::from(1u64), Fr::from(5u64), &mut rng(1))
         .unwrap();
+    let e = verify_contribution(&p0, &p1, &mut rng(9)).unwrap_err();
     assert!(matches!(
-        verify_contribution(&p0, &p1, &c, &mut rng(9)),
-        Err(CeremonyError::TrapdoorUnchanged(Trapdoor::X))
+        e.innermost(),
+        CeremonyError::TrapdoorUnchanged(Trapdoor::X)
     ));
 }
 
@@ -218,18 +237,18 @@ fn known_tau_ptau_gives_the_trapdoor_srs() {
     let (tx, ty) = secrets_from_seed(seed);
     let file = write_ptau(tx, 4);
     let s0 = CeremonyState::from_ptau(&file, M, T).unwrap();
-    let (s1, c1) = s0
+    let (s1, _) = s0
         .contribute_with(
             Fr::from(1u64),
             ty * Fr::from(3u64).inverse().unwrap(),
             &mut rng(1),
         )
         .unwrap();
-    verify_contribution(&s0, &s1, &c1, &mut rng(2)).unwrap();
-    let (s2, c2) = s1
+    verify_contribution(&s0, &s1, &mut rng(2)).unwrap();
+    let (s2, _) = s1
         .contribute_with(Fr::from(1u64), Fr::from(3u64), &mut rng(3))
         .unwrap();
-    verify_contribution(&s1, &s2, &c2, &mut rng(4)).unwrap();
+    verify_contribution(&s1, &s2, &mut rng(4)).unwrap();
     let got = s2.to_srs().unwrap();
     let want = InMemorySrs::insecure_from_seed(M, T, seed).unwrap();
     let (ga, wa) = (

@@ -23,7 +23,13 @@ use tutti_crypto::{Fr, G1Affine, G1Projective};
 /// Number of preprocessed polynomials per shard: five selectors and three labels.
 pub const FIXED_POLYS: usize = 8;
 /// Format version of encoded verifying keys.
-pub const VK_VERSION: u8 = 1;
+pub const VK_VERSION: u8 = 2;
+/// SRS origin byte of a verifying key: a single-party setup (`tutti setup`).
+const SRS_SINGLE_PARTY: u8 = 0;
+/// SRS origin byte: generated from a public seed (INSECURE).
+const SRS_SEEDED: u8 = 1;
+/// SRS origin byte: finalized from a ceremony; the transcript digest follows.
+const SRS_CEREMONY: u8 = 2;
 /// Multiplicative offset of the quotient coset (the field's generator, 5).
 pub fn coset_offset() -> Fr {
     Fr::from(5u64)
@@ -181,6 +187,11 @@ pub struct VerifyingKey {
     pub public_positions: Vec<(usize, usize)>,
     /// True when the SRS came from a public seed (proofs are then forgeable).
     pub insecure_srs: bool,
+    /// The digest of the ceremony transcript the SRS was finalized from, when it came
+    /// from a multi-party ceremony (`tutti ceremony`); `None` for a single-party or
+    /// seeded setup. A label like `insecure_srs`: whoever relies on it verifies that
+    /// transcript and that it ends in this key's G2 points (`tutti ceremony verify`).
+    pub srs_transcript: Option<[u8; 32]>,
     /// Per-shard commitments to the fixed polynomials (for checking one worker's share
     /// and blame certificates offline; the verifier itself uses only their sums).
     pub shard_fixed: Vec<[G1Affine; FIXED_POLYS]>,
@@ -189,12 +200,19 @@ pub struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Canonical encoding (version 1).
+    /// Canonical encoding (version 2; spec/circuit.md §7).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![VK_VERSION];
         out.extend_from_slice(&(self.shape.shards as u32).to_be_bytes());
         out.extend_from_slice(&(self.shape.shard_gates as u32).to_be_bytes());
-        out.push(self.insecure_srs as u8);
+        match (self.insecure_srs, &self.srs_transcript) {
+            (true, _) => out.push(SRS_SEEDED),
+            (false, None) => out.push(SRS_SINGLE_PARTY),
+            (false, Some(t)) => {
+                out.push(SRS_CEREMONY);
+                out.extend_from_slice(t);
+            }
+        }
         put_scalar(&mut out, &self.delta);
         self.g2.encode(&mut out);
         for c in &self.fixed {
@@ -224,12 +242,13 @@ impl VerifyingKey {
             });
         }
         let shape = Shape::new(r.u32()? as usize, r.u32()? as usize)?;
-        let insecure_srs = match r.u8()? {
-            0 => false,
-            1 => true,
+        let (insecure_srs, srs_transcript) = match r.u8()? {
+            SRS_SINGLE_PARTY => (false, None),
+            SRS_SEEDED => (true, None),
+            SRS_CEREMONY => (false, Some(r.array::<32>()?)),
             b => {
                 return Err(ProtocolError::MalformedVerifyingKey(format!(
-                    "bad flag byte {b}"
+                    "bad SRS origin byte {b} (0 single-party setup, 1 seeded, 2 ceremony)"
                 )));
             }
         };
@@ -319,6 +338,7 @@ impl VerifyingKey {
                 .map_err(|_| ProtocolError::MalformedVerifyingKey("fixed commitments".into()))?,
             public_positions,
             insecure_srs,
+            srs_transcript,
             shard_fixed,
             lagrange_y,
         })
@@ -409,6 +429,7 @@ pub fn aggregator_key(
             .map_err(|_| ProtocolError::Mismatch("fixed commitments".into()))?,
         public_positions: sc.public_positions.clone(),
         insecure_srs: agg.header.insecure,
+        srs_transcript: agg.header.transcript.filter(|_| !agg.header.insecure),
         shard_fixed: shard_fixed.clone(),
         lagrange_y: agg.lagrange_y.clone(),
     };

@@ -138,6 +138,7 @@ fn many_public_positions_decode_and_a_late_duplicate_is_found() {
         fixed: [G1Affine::zero(); 8],
         public_positions,
         insecure_srs: true,
+        srs_transcript: None,
         shard_fixed: vec![[G1Affine::zero(); 8]; m],
         lagrange_y,
     };
@@ -146,4 +147,31 @@ fn many_public_positions_decode_and_a_late_duplicate_is_found() {
     let mut dup = vk.clone();
     dup.public_positions[n - 1] = dup.public_positions[0];
     assert!(refused(&dup));
+}
+
+/// The SRS origin (single-party, seeded, ceremony with its transcript digest) survives
+/// the encoding, a bad origin byte and a version-1 key are refused with typed errors.
+#[test]
+fn the_srs_origin_round_trips_and_old_versions_are_refused() {
+    let vk = common::random_job(2, 16, 42).pre.aggregator.vk;
+    for (insecure, transcript) in [(false, None), (true, None), (false, Some([5u8; 32]))] {
+        let mut v = vk.clone();
+        v.insecure_srs = insecure;
+        v.srs_transcript = transcript;
+        let back = VerifyingKey::from_bytes(&v.to_bytes()).expect("decodes");
+        assert_eq!(back.insecure_srs, insecure);
+        assert_eq!(back.srs_transcript, transcript);
+    }
+    let mut bytes = vk.to_bytes();
+    bytes[9] = 3;
+    assert!(matches!(
+        VerifyingKey::from_bytes(&bytes),
+        Err(tutti_protocol::ProtocolError::MalformedVerifyingKey(_))
+    ));
+    let mut bytes = vk.to_bytes();
+    bytes[0] = 1;
+    assert!(matches!(
+        VerifyingKey::from_bytes(&bytes),
+        Err(tutti_protocol::ProtocolError::UnsupportedVersion { version: 1, .. })
+    ));
 }

@@ -14,7 +14,7 @@ pub const CEREMONY_MAGIC: &[u8; 8] = b"TUTTICER";
 /// ([`CeremonyState::from_ptau`]); the BLAKE3 digest of that file follows the header.
 pub const CEREMONY_PTAU_MAGIC: &[u8; 8] = b"TUTTICEP";
 /// Version of the ceremony state encoding this code reads and writes.
-pub const CEREMONY_VERSION: u16 = 1;
+pub const CEREMONY_VERSION: u16 = 2;
 const HEADER_BYTES: usize = 8 + 2 + 4 + 4;
 const POINT_BYTES: usize = 64;
 
@@ -73,14 +73,15 @@ impl CeremonyState {
     /// The encoding (all integers big-endian):
     ///
     /// ```text
-    /// magic "TUTTICER" (8) ‖ version u16 = 1 ‖ M u32 ‖ T u32
+    /// magic "TUTTICER" (8) ‖ version u16 = 2 ‖ M u32 ‖ T u32
     ///   (a state started from a .ptau file: magic "TUTTICEP" (8) ‖ version ‖ M ‖ T ‖
     ///   BLAKE3 of the .ptau file (32), see `x_from_ptau`)
     /// [τ_X]₂ ‖ [τ_Y]₂                      compressed wire encoding, 64 bytes each
     /// grid G[i][j], i < T+4, j < M, row-major by i   uncompressed, 64 bytes each
     /// extra Y powers [τ_Y^j]₁, M ≤ j < 3M+3          uncompressed, 64 bytes each
-    /// count u32 ‖ count × contribution (224 bytes: for r then s, P and R compressed
-    ///   (32 bytes each) and z (32 bytes), then the 32-byte hash)
+    /// count u32 ‖ count × contribution record (417 bytes: [τ_X]₂ ‖ [τ_Y]₂ after it,
+    ///   for r then s P and R compressed (32 bytes each) and z (32 bytes), beacon flag u8
+    ///   and value (32), points digest (32), hash (32))
     /// ```
     ///
     /// The G1 bulk is uncompressed (x ‖ y little-endian with arkworks' flag bits, as in
@@ -159,9 +160,10 @@ impl CeremonyState {
         })
     }
 
-    /// BLAKE3 (default 32-byte output) of [`CeremonyState::to_bytes`]. BLAKE3 rather than
-    /// Keccak because the input is the whole grid (hashed in parallel) and nothing on
-    /// chain needs to recompute it; the SRS file digests are BLAKE3 as well.
+    /// BLAKE3 (default 32-byte output) of [`CeremonyState::to_bytes`], the file's hash.
+    /// BLAKE3 rather than Keccak because the input is the whole grid (hashed in parallel)
+    /// and nothing on chain needs to recompute it; the SRS file digests are BLAKE3 as
+    /// well. What names a ceremony is [`CeremonyState::transcript_hash`].
     pub fn digest(&self) -> [u8; 32] {
         let mut h = blake3::Hasher::new();
         h.update_rayon(&self.to_bytes());

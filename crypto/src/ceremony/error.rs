@@ -13,6 +13,32 @@ pub enum Trapdoor {
     Y,
 }
 
+impl CeremonyError {
+    /// Wraps this error with the index of the contribution it concerns.
+    pub fn at(self, index: usize) -> Self {
+        CeremonyError::AtContribution {
+            index,
+            source: Box::new(self),
+        }
+    }
+
+    /// The index of the contribution this error concerns, if it names one.
+    pub fn contribution_index(&self) -> Option<usize> {
+        match self {
+            CeremonyError::AtContribution { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// The error without its contribution index.
+    pub fn innermost(&self) -> &CeremonyError {
+        match self {
+            CeremonyError::AtContribution { source, .. } => source.innermost(),
+            e => e,
+        }
+    }
+}
+
 impl fmt::Display for Trapdoor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -86,12 +112,12 @@ pub enum CeremonyError {
         /// The value found.
         found: u64,
     },
-    /// The new state's contribution list is not the previous one followed by this
-    /// contribution.
-    #[error("the new state's contribution list is not the previous list plus this contribution")]
+    /// The new state's records are not the previous state's followed by exactly one.
+    #[error("the new state's contribution records are not the previous ones plus exactly one")]
     ContributionList,
-    /// The contribution's hash equals that of contribution `index` of the previous state.
-    #[error("replayed contribution: its hash equals that of contribution {index}")]
+    /// The contribution repeats contribution `index` (the same hash, or the same public
+    /// key `x·G` for a secret).
+    #[error("replayed contribution: it repeats contribution {index}")]
     Replayed {
         /// Position of the earlier contribution in the list.
         index: usize,
@@ -119,7 +145,8 @@ pub enum CeremonyError {
     #[error("the proven {0} update does not take the previous [{0}]₂ to the new one")]
     G2UpdateMismatch(Trapdoor),
     /// A ceremony started from a `.ptau` keeps τ_X and the digest of the file it came
-    /// from: this contribution changed `[τ_X]₂` or dropped or changed that digest.
+    /// from: this contribution changed `[τ_X]₂` or dropped or changed that digest, or
+    /// the state is not from the `.ptau` file it is checked against.
     #[error(
         "this ceremony took τ_X from a powers-of-tau file: a contribution may update only τ_Y, and must keep the file's digest"
     )]
@@ -140,10 +167,30 @@ pub enum CeremonyError {
         /// The start of a failing link along Y, if bisection found one.
         at: Option<PointLocation>,
     },
-    /// The contribution's hash is not the hash of the previous digest, the new points
-    /// and the proofs.
+    /// The record's hash is not the hash of the previous record's hash and its fields.
     #[error("the contribution hash does not match the contribution")]
     HashMismatch,
+    /// A beacon contribution's secrets are not those derived from its beacon value.
+    #[error("the beacon contribution's secrets are not the ones derived from its beacon value")]
+    BeaconMismatch,
+    /// The state's G2 point is not the one its last record (or, with no record, the
+    /// ceremony's start) names.
+    #[error("the state's [{0}]₂ is not the one its last contribution record names")]
+    G2NotRecorded(Trapdoor),
+    /// The state's points are not the ones its last record names (its points digest).
+    #[error(
+        "the state's points are not the ones its last contribution record names (points digest differs)"
+    )]
+    PointsDigestMismatch,
+    /// A check failed for one contribution of the chain.
+    #[error("contribution {index}: {source}")]
+    AtContribution {
+        /// Position of the contribution in the record list, from 0.
+        index: usize,
+        /// What failed.
+        #[source]
+        source: Box<CeremonyError>,
+    },
     /// The first state of a transcript is not the initial state for its M and T.
     #[error("the first state of the transcript is not the initial state (all trapdoors 1)")]
     NotInitial,

@@ -97,6 +97,7 @@ impl CeremonyState {
                 shards: m,
                 shard_gates: self.shard_gates,
                 insecure: false,
+                transcript: Some(self.transcript_hash()),
             },
             y_powers,
             lagrange_y,

@@ -17,32 +17,34 @@
 //! # A contribution
 //!
 //! A contributor draws r, s ∉ {0, 1}, scales the state ([`CeremonyState::contribute`]),
-//! and publishes, for each secret x ∈ {r, s} updating `[τ]₂` to `[τ']₂ = x·[τ]₂`, a
-//! [`KnowledgeProof`]: the point `P = x·G` (G the generator of G1) with a Schnorr proof
-//! of knowledge of x: `R = k·G`, `c = H(prev digest, which trapdoor, P, R, [τ']₂)`
-//! (Keccak Fiat–Shamir transcript), `z = k + c·x`; it verifies when `z·G = R + c·P`.
-//! The contribution hash is BLAKE3 of the previous state's digest, every point of the
-//! new state and both proofs ([`Contribution::hash`]).
+//! and appends a public [`Contribution`] record: the new `[τ_X]₂`, `[τ_Y]₂`, and for
+//! each secret x ∈ {r, s} a [`KnowledgeProof`]: the point `P = x·G` (G the generator of
+//! G1) with a Schnorr proof of knowledge of x: `R = k·G`,
+//! `c = H(previous record's hash, which trapdoor, P, R, [τ']₂)` (Keccak Fiat–Shamir
+//! transcript), `z = k + c·x`; it verifies when `z·G = R + c·P`. The record also names
+//! the grid it produced (BLAKE3 of the new points) and its hash chains it to the record
+//! before ([`Contribution::hash`]); the first record chains to the ceremony's genesis
+//! hash ([`CeremonyState::genesis_hash`]: M, T and, for a `.ptau` start, the file). The
+//! last hash is the transcript's digest ([`CeremonyState::transcript_hash`]), which the
+//! finalized SRS carries.
 //!
 //! # Why it suffices (the argument)
 //!
-//! [`verify_contribution`] accepts `next` after `prev` only if (see its docs for the
-//! full list):
-//! 1. *Knowledge.* Each Schnorr proof verifies. In the random-oracle model a Schnorr
-//!    proof is a proof of knowledge: rewinding the contributor at the challenge extracts
-//!    x with `P = x·G`. The challenge hashes the previous state's digest and the new
-//!    `[τ']₂`, so a proof cannot be copied from another contribution or another
-//!    ceremony, nor attached to a different update.
+//! [`verify_ceremony`] accepts a state only if:
+//! 1. *Knowledge.* Each record's Schnorr proofs verify. In the random-oracle model a
+//!    Schnorr proof is a proof of knowledge: rewinding the contributor at the challenge
+//!    extracts x with `P = x·G`. The challenge hashes the previous record's hash (so the
+//!    whole chain before it, back to M, T and the start) and the new `[τ']₂`, so a
+//!    proof cannot be copied from another contribution or another ceremony, nor
+//!    attached to a different update.
 //! 2. *Link to G2.* `e(P, [τ]₂) = e(G, [τ']₂)`, i.e. `τ' = x·τ` (Bowe–Gabizon–Miers'
 //!    update check). With 1 the contributor knows x with `τ' = x·τ`.
-//! 3. *Grid bound to G2.* `G[0][0] = G`; `e(G[1][0], [1]₂) = e(G, [τ_X']₂)` and
-//!    `e(G[0][1], [1]₂) = e(G, [τ_Y']₂)`; every X link `G[i+1][j] = τ_X'·G[i][j]` and
-//!    every Y link `G[i][j+1] = τ_Y'·G[i][j]` (including the extra Y powers), checked
-//!    with random linear combinations: with verifier-chosen 128-bit weights ρ,
-//!    `e(Σρ·G[i][j], [τ_X']₂) = e(Σρ·G[i+1][j], [1]₂)`. If some link is off, the
-//!    difference `Σ ρ·(u_{i+1,j} − τ_X'·u_{i,j})` is a non-zero linear form in the
-//!    weights and vanishes with probability at most 2⁻¹²⁸. So the grid is exactly the
-//!    monomial grid of the trapdoors of the new G2 points.
+//! 3. *Grid bound to G2.* The state's G2 points are the last record's; `G[0][0] = G`;
+//!    `e(G[1][0], [1]₂) = e(G, [τ_X]₂)` and `e(G[0][1], [1]₂) = e(G, [τ_Y]₂)`; every X
+//!    link `G[i+1][j] = τ_X·G[i][j]` and every Y link `G[i][j+1] = τ_Y·G[i][j]`
+//!    (including the extra Y powers), checked together by one random linear
+//!    combination with weights `α^i·β^j` ([`check_structure`]). So the grid is exactly
+//!    the monomial grid of the trapdoors of the final G2 points.
 //!
 //! So after a verified chain, `τ_final = x_1·x_2·…·x_n` (per trapdoor) where each
 //! contributor knew its x_k. If contributor h was honest, its x_h is uniform and
@@ -50,7 +52,17 @@
 //! depend on x_h beyond the public `x_h·G` (a contributor who could choose x_k to
 //! cancel x_h would, by extraction, compute x_h from `x_h·G`: a discrete logarithm).
 //! Hence τ_final is uniform and unknown to every coalition that excludes h. Checking
-//! that `[τ']₂ ≠ [τ]₂` and `≠ O` rules out the trivial secrets 1 and 0.
+//! that `[τ']₂ ≠ [τ]₂` and `≠ O` rules out the trivial secrets 1 and 0, and refusing a
+//! record whose hash or public key `x·G` repeats an earlier one refuses replays.
+//!
+//! # Closing with a public random beacon
+//!
+//! [`CeremonyState::apply_beacon`] adds a last contribution whose secrets are derived
+//! from a public value fixed after the last contribution (a drand round, a block hash):
+//! [`beacon_secrets`]. It adds no secrecy (everyone knows its secrets) but makes the
+//! final trapdoors unpredictable to the last contributor, who otherwise sees the final
+//! grid before anyone else and could abort and retry until it likes it. Its record
+//! carries the value, and verification recomputes its public keys.
 //!
 //! *Why the fixed generator G and not a hashed base.* Bowe–Gabizon–Miers derive the
 //! base of the knowledge pair from a hash of the transcript because their proof of
@@ -79,16 +91,57 @@ mod verify;
 pub use encode::{CEREMONY_MAGIC, CEREMONY_PTAU_MAGIC, CEREMONY_VERSION};
 pub use error::{CeremonyError, PointLocation, Trapdoor};
 pub use pok::{Contribution, KnowledgeProof};
-pub use ptau::{PTAU_MAGIC, Ptau, PtauError, read_ptau, verify_transcript_from_ptau};
-pub use verify::{verify_contribution, verify_transcript};
+pub use ptau::{
+    PTAU_MAGIC, Ptau, PtauError, read_ptau, verify_ceremony_from_ptau, verify_transcript_from_ptau,
+};
+pub use verify::{check_structure, verify_ceremony, verify_contribution, verify_transcript};
 
 use crate::srs::{MAX_SHARD_GATES, MAX_SHARDS, row_len, y_len};
 use crate::{Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{One, Zero};
+use ark_ff::{One, PrimeField, Zero};
 use ark_std::UniformRand;
 use ark_std::rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
+
+/// A progress callback for long ceremony operations: `(what, done, total)`, called from
+/// one thread at a time, often enough for a progress bar and never per point.
+pub type Progress<'a> = &'a (dyn Fn(&'static str, u64, u64) + Sync);
+
+fn quiet(_: &'static str, _: u64, _: u64) {}
+
+/// A [`Progress`] that reports nothing.
+pub const QUIET: Progress<'static> = &quiet;
+
+/// Points scaled per progress report in [`CeremonyState::scaled`].
+const SCALE_CHUNK: usize = 1 << 15;
+
+/// BLAKE3 key-derivation context of the beacon secrets.
+const BEACON_CONTEXT: &str = "tutti ceremony beacon v2 secrets";
+
+/// The secrets (r, s) of the closing contribution for a beacon value: each the first
+/// non-zero, non-one element of the BLAKE3 XOF stream (key derivation with context
+/// "tutti ceremony beacon v2 secrets" of the value and the trapdoor's name) read 64
+/// bytes at a time and reduced modulo r. In a ceremony started from a `.ptau` file
+/// (`x_fixed`), r is 1.
+pub fn beacon_secrets(value: &[u8; 32], x_fixed: bool) -> (Fr, Fr) {
+    let derive = |name: &[u8]| {
+        let mut h = blake3::Hasher::new_derive_key(BEACON_CONTEXT);
+        h.update(value);
+        h.update(name);
+        let mut xof = h.finalize_xof();
+        loop {
+            let mut wide = [0u8; 64];
+            xof.fill(&mut wide);
+            let x = Fr::from_le_bytes_mod_order(&wide);
+            if !x.is_zero() && !x.is_one() {
+                return x;
+            }
+        }
+    };
+    let r = if x_fixed { Fr::one() } else { derive(b"X") };
+    (r, derive(b"Y"))
+}
 
 /// A ceremony's state: the monomial grid, the extra Y powers, the G2 points and the
 /// contributions so far. Fields are public so that tools can inspect and (in tests)
@@ -107,7 +160,7 @@ pub struct CeremonyState {
     pub tau_x_g2: G2Affine,
     /// `[τ_Y]₂`.
     pub tau_y_g2: G2Affine,
-    /// The contributions that led here, oldest first.
+    /// The records of the contributions that led here, oldest first.
     pub contributions: Vec<Contribution>,
     /// `Some(BLAKE3 of the .ptau file)` when τ_X was taken from a univariate powers-of-tau
     /// ceremony ([`CeremonyState::from_ptau`]): then contributions keep τ_X (r = 1) and
@@ -208,12 +261,13 @@ impl CeremonyState {
     }
 
     /// Adds a contribution with secrets drawn from `rng` (never 0 or 1): returns the new
-    /// state (whose contribution list ends with it) and the contribution. The secrets are
-    /// dropped when this returns. In a ceremony started from a `.ptau` file
+    /// state (whose record list ends with it) and its record. The secrets are dropped
+    /// when this returns. In a ceremony started from a `.ptau` file
     /// ([`CeremonyState::from_ptau`]) r is 1: only τ_Y is updated.
     pub fn contribute<R: RngCore + CryptoRng>(
         &self,
         rng: &mut R,
+        progress: Progress<'_>,
     ) -> Result<(CeremonyState, Contribution), CeremonyError> {
         let mut draw = || loop {
             let x = Fr::rand(rng);
@@ -227,7 +281,9 @@ impl CeremonyState {
             draw()
         };
         let s = draw();
-        self.contribute_with(r, s, rng)
+        let mut next = self.scaled(r, s, progress)?;
+        let c = Contribution::create(self, &mut next, r, s, None, rng)?;
+        Ok((next, c))
     }
 
     /// Adds a contribution with the given secrets r (for τ_X) and s (for τ_Y).
@@ -241,25 +297,53 @@ impl CeremonyState {
         s: Fr,
         rng: &mut R,
     ) -> Result<(CeremonyState, Contribution), CeremonyError> {
-        let mut next = self.scaled(r, s)?;
-        let c = Contribution::create(self, &mut next, r, s, rng)?;
+        let mut next = self.scaled(r, s, QUIET)?;
+        let c = Contribution::create(self, &mut next, r, s, None, rng)?;
         Ok((next, c))
     }
 
-    /// The state of trapdoors `(r·τ_X, s·τ_Y)` with this state's contribution list:
-    /// entry (i, j) times `r^i·s^j`, extra Y power j times `s^j`, `[τ]₂` times r or s.
-    /// Does not add a contribution (see [`Contribution::create`]).
-    pub fn scaled(&self, r: Fr, s: Fr) -> Result<CeremonyState, CeremonyError> {
+    /// Closes the ceremony with a contribution whose secrets are derived from a public
+    /// random beacon value ([`beacon_secrets`]); deterministic (the proof nonces come
+    /// from the value too), so anyone can recompute the result.
+    pub fn apply_beacon(
+        &self,
+        value: &[u8; 32],
+        progress: Progress<'_>,
+    ) -> Result<(CeremonyState, Contribution), CeremonyError> {
+        let (r, s) = beacon_secrets(value, self.x_from_ptau.is_some());
+        let mut next = self.scaled(r, s, progress)?;
+        let mut rng = XofRng::new("tutti ceremony beacon v2 nonces", value);
+        let c = Contribution::create(self, &mut next, r, s, Some(*value), &mut rng)?;
+        Ok((next, c))
+    }
+
+    /// The state of trapdoors `(r·τ_X, s·τ_Y)` with this state's record list: entry
+    /// (i, j) times `r^i·s^j`, extra Y power j times `s^j`, `[τ]₂` times r or s. Does not
+    /// add a record (see [`Contribution::create`]). One scalar multiplication per point
+    /// (GLV), in parallel, reporting progress every 32,768 points.
+    pub fn scaled(
+        &self,
+        r: Fr,
+        s: Fr,
+        progress: Progress<'_>,
+    ) -> Result<CeremonyState, CeremonyError> {
         self.check_shape()?;
         let m = self.shards;
         let xs = powers(r, self.x_len());
         let ys = powers(s, y_len(m));
-        let grid: Vec<G1Projective> = self
-            .grid
-            .par_iter()
-            .enumerate()
-            .map(|(k, p)| *p * (xs[k / m] * ys[k % m]))
-            .collect();
+        let total = self.grid.len() as u64;
+        let mut grid = Vec::with_capacity(self.grid.len());
+        for (n, chunk) in self.grid.chunks(SCALE_CHUNK).enumerate() {
+            progress("scaling the grid", (n * SCALE_CHUNK) as u64, total);
+            let base = n * SCALE_CHUNK;
+            let scaled: Vec<G1Projective> = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(k, p)| *p * (xs[(base + k) / m] * ys[(base + k) % m]))
+                .collect();
+            grid.extend(normalize(&scaled));
+        }
+        progress("scaling the grid", total, total);
         let extra: Vec<G1Projective> = self
             .extra_y
             .par_iter()
@@ -269,7 +353,7 @@ impl CeremonyState {
         Ok(CeremonyState {
             shards: m,
             shard_gates: self.shard_gates,
-            grid: normalize(&grid),
+            grid,
             extra_y: normalize(&extra),
             tau_x_g2: (self.tau_x_g2 * r).into_affine(),
             tau_y_g2: (self.tau_y_g2 * s).into_affine(),
@@ -278,6 +362,44 @@ impl CeremonyState {
         })
     }
 }
+
+/// A deterministic random stream: BLAKE3's XOF keyed by a context and a value. Used for
+/// the beacon contribution's proof nonces, so that it is a function of the beacon value
+/// alone (and stable across versions of `rand`, unlike its `StdRng`).
+struct XofRng(blake3::OutputReader);
+
+impl XofRng {
+    fn new(context: &str, value: &[u8]) -> Self {
+        let mut h = blake3::Hasher::new_derive_key(context);
+        h.update(value);
+        XofRng(h.finalize_xof())
+    }
+}
+
+impl RngCore for XofRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), ark_std::rand::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for XofRng {}
 
 /// Projective to affine in parallel chunks (one field inversion per chunk).
 pub(crate) fn normalize(points: &[G1Projective]) -> Vec<G1Affine> {

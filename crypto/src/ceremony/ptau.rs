@@ -33,8 +33,8 @@
 //!   `e(Σρ_i·tauG1[i+1], H) = e(Σρ_i·tauG1[i], tauG2[1])` for i < need − 1 (which
 //!   includes `tauG1[1] = τ·G` for the τ of `tauG2[1]`). Which file, and so which
 //!   univariate transcript, is being trusted is pinned by `x_from_ptau`, the BLAKE3 digest
-//!   of the whole file, part of the state's encoding and so of every digest and proof of
-//!   knowledge after it: anyone can check that it is the digest of a published file
+//!   of the whole file, part of the genesis hash and so of every record hash and proof
+//!   of knowledge after it: anyone can check that it is the digest of a published file
 //!   whose transcript they have verified.
 //! * *τ_Y is secret* if one contributor here was honest: the argument of the module
 //!   docs, applied to τ_Y alone (each contributor proves knowledge of s; τ_Y is the
@@ -107,6 +107,14 @@ pub enum PtauError {
     /// base field.
     #[error("the .ptau is for another curve: {0}")]
     WrongCurve(String),
+    /// The ceremony's grid column 0 is not the file's powers: it did not start from it.
+    #[error(
+        "grid entry [τ_X^{power}]₁ is not the .ptau's tauG1[{power}]: the ceremony did not start from this file"
+    )]
+    ColumnMismatch {
+        /// The first power that differs.
+        power: usize,
+    },
     /// The file's powers do not cover the X powers the ceremony needs.
     #[error("the .ptau has {available} powers [τ^i]₁ (power {power}); the ceremony needs {needed}")]
     PowerTooSmall {
@@ -431,9 +439,31 @@ impl CeremonyState {
     }
 }
 
+/// [`super::verify_ceremony`] for a ceremony started from a `.ptau`, checked against the
+/// file: the state names this file (`x_from_ptau` is its digest), its `[τ_X]₂` is the
+/// file's, and grid column 0 (`[τ_X^i]₁`, untouched by the τ_Y contributions) is the
+/// file's `tauG1` powers; then every record and the grid as [`super::verify_ceremony`].
+pub fn verify_ceremony_from_ptau<R: Rng + CryptoRng + ?Sized>(
+    ptau: &[u8],
+    state: &CeremonyState,
+    rng: &mut R,
+    progress: super::Progress<'_>,
+) -> Result<(), PtauError> {
+    state.check_shape()?;
+    let p = read_ptau(ptau, row_len(state.shard_gates))?;
+    if state.x_from_ptau != Some(p.digest) || state.tau_x_g2 != p.tau_g2 {
+        return Err(CeremonyError::PtauXChanged.into());
+    }
+    let m = state.shards;
+    if let Some(i) = (0..p.tau_g1.len()).find(|&i| state.grid[i * m] != p.tau_g1[i]) {
+        return Err(PtauError::ColumnMismatch { power: i });
+    }
+    Ok(super::verify_ceremony(state, rng, progress)?)
+}
+
 /// [`super::verify_transcript`] for a ceremony started from a `.ptau`: `states[0]` must
 /// be [`CeremonyState::from_ptau`]`(ptau, M, T)` (else [`CeremonyError::NotInitial`]),
-/// and each later state its predecessor updated by its own last contribution.
+/// and each later state its predecessor plus one contribution.
 pub fn verify_transcript_from_ptau<R: Rng + CryptoRng + ?Sized>(
     ptau: &[u8],
     states: &[CeremonyState],

@@ -1,15 +1,18 @@
-//! Verification of a contribution: shapes, subgroups, proofs of knowledge, the G2
-//! links, and the grid's structure by random linear combinations.
+//! Verification: the record chain (proofs of knowledge, G2 updates, beacon, hashes)
+//! from the ceremony's start, and the state's grid structure by one random linear
+//! combination of the whole grid.
 
-use super::{CeremonyError, CeremonyState, Contribution, PointLocation, Trapdoor};
+use super::{
+    CeremonyError, CeremonyState, Contribution, PointLocation, Progress, Trapdoor, beacon_secrets,
+};
 use crate::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::Zero;
+use ark_ff::{Field, One, UniformRand, Zero};
 use ark_std::rand::{CryptoRng, Rng};
 use rayon::prelude::*;
 
-/// A set of links `to[k] = τ·from[k]` to check together.
+/// A set of links `to[k] = τ·from[k]`, for locating a failing one by bisection.
 struct Links<'a> {
     from: &'a [G1Affine],
     to: &'a [G1Affine],
@@ -70,84 +73,289 @@ fn shift_holds(a: G1Projective, b: G1Projective, tau: &G2Affine) -> bool {
     Bn254::multi_pairing(ab, [*tau, G2Affine::generator()]).is_zero()
 }
 
-/// Checks every link of `sets` with one random combination (two MSMs and one two-pair
-/// multi-pairing); on failure, bisects to a failing link.
-fn check_links<R: Rng + ?Sized>(
-    sets: &[Links<'_>],
-    tau: &G2Affine,
-    rng: &mut R,
-) -> Result<(), Option<PointLocation>> {
-    let (mut a, mut b) = (G1Projective::zero(), G1Projective::zero());
-    for l in sets {
-        let (x, y) = l.combine(0, l.from.len(), rng);
-        a += x;
-        b += y;
-    }
-    if shift_holds(a, b, tau) {
-        return Ok(());
-    }
-    Err(sets.iter().find_map(|l| l.locate(tau, rng)))
-}
-
-fn in_subgroup(p: &G1Affine) -> bool {
+fn g2_in_subgroup(p: &G2Affine) -> bool {
     p.is_on_curve() && p.is_in_correct_subgroup_assuming_on_curve()
 }
 
-fn check_points(next: &CeremonyState, c: &Contribution) -> Result<(), CeremonyError> {
-    let m = next.shards;
-    let bad = |at| Err(CeremonyError::NotInSubgroup { at });
-    if let Some(k) = next.grid.par_iter().position_first(|p| !in_subgroup(p)) {
-        return bad(PointLocation::Grid { i: k / m, j: k % m });
+/// `Σ_k w_k·points[k]`.
+fn msm(points: &[G1Affine], weights: &[Fr]) -> G1Projective {
+    G1Projective::msm_unchecked(points, weights)
+}
+
+/// Checks the grid's structure against the state's G2 points: entry (0, 0) is the
+/// generator, the first X and Y powers are bound to `[τ_X]₂` and `[τ_Y]₂`, and every
+/// X link `G[i+1][j] = τ_X·G[i][j]` and Y link `G[i][j+1] = τ_Y·G[i][j]` (with column 0
+/// continued by the extra Y powers) holds.
+///
+/// The links are checked with weights `α^i·β^j` for random α, β. With
+/// `S = Σ α^i·β^j·G[i][j]` (one MSM over the whole grid), `S − α^{L−1}·Σ_j β^j·G[L−1][j]`
+/// is the weighted sum of every link's start and `α⁻¹·(S − Σ_j β^j·G[0][j])` the same
+/// weighted sum of every link's end, so all X links hold together when
+/// `e(S − α^{L−1}·Σ_j β^j·G[L−1][j], [τ_X]₂) = e(α⁻¹·(S − Σ_j β^j·G[0][j]), [1]₂)`;
+/// likewise along Y with the last and first columns. If some link is off, the
+/// difference of the two sides is a non-zero polynomial in (α, β) of degree below L + M,
+/// which vanishes with probability at most (L + M)/r < 2⁻²²⁰ (Schwartz–Zippel). The
+/// cost is one MSM of the grid's size, MSMs of one row and two columns, and two
+/// two-pair pairings. When a check fails, a bisection with fresh weights names a
+/// failing link.
+pub fn check_structure<R: Rng + CryptoRng + ?Sized>(
+    state: &CeremonyState,
+    rng: &mut R,
+    progress: Progress<'_>,
+) -> Result<(), CeremonyError> {
+    state.check_shape()?;
+    let g = G1Affine::generator();
+    if state.grid[0] != g {
+        return Err(CeremonyError::GeneratorMoved);
     }
-    if let Some(k) = next.extra_y.par_iter().position_first(|p| !in_subgroup(p)) {
-        return bad(PointLocation::ExtraY { j: m + k });
-    }
-    for (t, p) in [(Trapdoor::X, next.tau_x_g2), (Trapdoor::Y, next.tau_y_g2)] {
-        if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
-            return bad(PointLocation::G2(t));
+    for (t, p) in [(Trapdoor::X, state.tau_x_g2), (Trapdoor::Y, state.tau_y_g2)] {
+        if !g2_in_subgroup(&p) {
+            return Err(CeremonyError::NotInSubgroup {
+                at: PointLocation::G2(t),
+            });
         }
     }
-    for (t, p) in c.points() {
-        if !in_subgroup(&p) {
-            return bad(PointLocation::Proof(t));
+    let (m, l) = (state.shards, state.x_len());
+    // x_len ≥ 20 and y_len(M) ≥ 6 > M, so both first powers exist.
+    let firsts = [
+        (Trapdoor::X, state.grid[m], state.tau_x_g2),
+        (Trapdoor::Y, *state.y_power(1).unwrap_or(&g), state.tau_y_g2),
+    ];
+    for (t, p, tau) in firsts {
+        if !Bn254::multi_pairing([p, -g], [G2Affine::generator(), tau]).is_zero() {
+            return Err(CeremonyError::GridNotBound(t));
         }
+    }
+    let draw = |rng: &mut R| loop {
+        let x = Fr::rand(rng);
+        if !x.is_zero() {
+            return x;
+        }
+    };
+    let (alpha, beta) = (draw(rng), draw(rng));
+    let a = super::powers(alpha, l);
+    let b = super::powers(beta, m);
+    let weights: Vec<Fr> = (0..l * m)
+        .into_par_iter()
+        .map(|k| a[k / m] * b[k % m])
+        .collect();
+    progress("checking the grid (one MSM)", 0, 1);
+    let s = msm(&state.grid, &weights);
+    progress("checking the grid (one MSM)", 1, 1);
+    let first_row = msm(&state.grid[..m], &b);
+    let last_row = msm(&state.grid[(l - 1) * m..], &b);
+    let x_from = s - last_row * a[l - 1];
+    let x_to = (s - first_row) * alpha.inverse().unwrap_or_else(Fr::one);
+    let grid_loc = move |k: usize| PointLocation::Grid { i: k / m, j: k % m };
+    let total = state.grid.len();
+    if !shift_holds(x_from, x_to, &state.tau_x_g2) {
+        let links = Links {
+            from: &state.grid[..total - m],
+            to: &state.grid[m..],
+            skip_mod: None,
+            loc: &grid_loc,
+        };
+        return Err(CeremonyError::XShift {
+            at: links.locate(&state.tau_x_g2, rng),
+        });
+    }
+    let column = |j: usize| -> Vec<G1Affine> { (0..l).map(|i| state.grid[i * m + j]).collect() };
+    let y_from = s - msm(&column(m - 1), &a) * b[m - 1];
+    let y_to = (s - msm(&column(0), &a)) * beta.inverse().unwrap_or_else(Fr::one);
+    // Column 0 continued: [τ_Y^{M−1}]₁ → the extra Y powers, with its own weights.
+    let mut tail = Vec::with_capacity(state.extra_y.len() + 1);
+    tail.push(state.grid[m - 1]);
+    tail.extend_from_slice(&state.extra_y);
+    let tail_loc = move |k: usize| {
+        if k == 0 {
+            PointLocation::Grid { i: 0, j: m - 1 }
+        } else {
+            PointLocation::ExtraY { j: m - 1 + k }
+        }
+    };
+    let tail_links = Links {
+        from: &tail[..tail.len() - 1],
+        to: &tail[1..],
+        skip_mod: None,
+        loc: &tail_loc,
+    };
+    let (t_from, t_to) = tail_links.combine(0, tail.len() - 1, rng);
+    if !shift_holds(y_from + t_from, y_to + t_to, &state.tau_y_g2) {
+        let grid_links = Links {
+            from: &state.grid[..total - 1],
+            to: &state.grid[1..],
+            skip_mod: Some(m),
+            loc: &grid_loc,
+        };
+        let at = if m > 1 {
+            grid_links.locate(&state.tau_y_g2, rng)
+        } else {
+            None
+        };
+        return Err(CeremonyError::YShift {
+            at: at.or_else(|| tail_links.locate(&state.tau_y_g2, rng)),
+        });
     }
     Ok(())
 }
 
-/// Verifies that `next` is `prev` updated by contribution `c`. In this order:
+/// The G2 points a ceremony starts from: `([1]₂, [1]₂)`, or for a ceremony started
+/// from a `.ptau` file its `[τ_X]₂` (kept by every contribution) and `[1]₂`.
+fn genesis_g2(state: &CeremonyState) -> (G2Affine, G2Affine) {
+    let h = G2Affine::generator();
+    match state.x_from_ptau {
+        None => (h, h),
+        Some(_) => (state.tau_x_g2, h),
+    }
+}
+
+/// Checks record `index` of `records`, which follows a record (or the start) of hash
+/// `prev_hash` with G2 points `prev_g2`. Errors are not yet wrapped with the index.
+fn check_record(
+    records: &[Contribution],
+    index: usize,
+    prev_hash: &[u8; 32],
+    prev_g2: (G2Affine, G2Affine),
+    x_fixed: bool,
+) -> Result<(), CeremonyError> {
+    let c = &records[index];
+    for (t, p) in [(Trapdoor::X, c.tau_x_g2), (Trapdoor::Y, c.tau_y_g2)] {
+        if !g2_in_subgroup(&p) {
+            return Err(CeremonyError::NotInSubgroup {
+                at: PointLocation::G2(t),
+            });
+        }
+    }
+    for (t, p) in c.points() {
+        if !p.is_on_curve() {
+            return Err(CeremonyError::NotInSubgroup {
+                at: PointLocation::Proof(t),
+            });
+        }
+    }
+    let updates = [
+        (Trapdoor::X, &c.x, prev_g2.0, c.tau_x_g2),
+        (Trapdoor::Y, &c.y, prev_g2.1, c.tau_y_g2),
+    ];
+    for (t, _, old, new) in &updates {
+        if new.is_zero() {
+            return Err(CeremonyError::IdentityG2(*t));
+        }
+        if x_fixed && *t == Trapdoor::X {
+            if new != old {
+                return Err(CeremonyError::PtauXChanged);
+            }
+        } else if new == old {
+            return Err(CeremonyError::TrapdoorUnchanged(*t));
+        }
+    }
+    let earlier = &records[..index];
+    if let Some(i) = earlier.iter().position(|e| {
+        e.hash == c.hash || e.y.public == c.y.public || (!x_fixed && e.x.public == c.x.public)
+    }) {
+        return Err(CeremonyError::Replayed { index: i });
+    }
+    for (t, proof, old, new) in &updates {
+        if !proof.verify(prev_hash, *t, new) {
+            return Err(CeremonyError::ProofOfKnowledge(*t));
+        }
+        if !proof.links(old, new) {
+            return Err(CeremonyError::G2UpdateMismatch(*t));
+        }
+    }
+    if let Some(value) = &c.beacon {
+        let (r, s) = beacon_secrets(value, x_fixed);
+        let g = G1Affine::generator();
+        if (g * r).into_affine() != c.x.public || (g * s).into_affine() != c.y.public {
+            return Err(CeremonyError::BeaconMismatch);
+        }
+    }
+    if c.compute_hash(prev_hash) != c.hash {
+        return Err(CeremonyError::HashMismatch);
+    }
+    Ok(())
+}
+
+/// Checks records `from..` of `state` (those before are trusted), given the hash and
+/// G2 points after record `from − 1`; returns the hash and G2 points after the last.
+fn check_records(
+    state: &CeremonyState,
+    from: usize,
+    mut hash: [u8; 32],
+    mut g2: (G2Affine, G2Affine),
+    progress: Progress<'_>,
+) -> Result<([u8; 32], (G2Affine, G2Affine)), CeremonyError> {
+    let x_fixed = state.x_from_ptau.is_some();
+    let n = state.contributions.len();
+    for k in from..n {
+        progress("checking contribution records", k as u64, n as u64);
+        check_record(&state.contributions, k, &hash, g2, x_fixed).map_err(|e| e.at(k))?;
+        let c = &state.contributions[k];
+        hash = c.hash;
+        g2 = (c.tau_x_g2, c.tau_y_g2);
+    }
+    progress("checking contribution records", n as u64, n as u64);
+    Ok((hash, g2))
+}
+
+/// Checks that the state is the one its last record names: its G2 points are the
+/// record's, its points digest the record's (with no record: the start's G2 points).
+fn check_recorded(state: &CeremonyState, g2: (G2Affine, G2Affine)) -> Result<(), CeremonyError> {
+    if state.tau_x_g2 != g2.0 {
+        return Err(CeremonyError::G2NotRecorded(Trapdoor::X));
+    }
+    if state.tau_y_g2 != g2.1 {
+        return Err(CeremonyError::G2NotRecorded(Trapdoor::Y));
+    }
+    if let Some(last) = state.contributions.last()
+        && last.points_digest != state.points_digest()
+    {
+        return Err(CeremonyError::PointsDigestMismatch);
+    }
+    Ok(())
+}
+
+/// Verifies a ceremony from its latest state alone: every contribution from the start
+/// (each record's G2 update, its two proofs of knowledge bound to the previous record's
+/// hash, no repeated contribution, a beacon's derived secrets, the hash chain), that the
+/// state is the one the last record names, and that the grid is the monomial grid of
+/// the state's `[τ_X]₂`, `[τ_Y]₂` ([`check_structure`]). An error about a record names
+/// its index ([`CeremonyError::AtContribution`]).
 ///
-/// 1. shapes: both states well formed ([`CeremonyState::check_shape`]), same M and T;
-/// 2. `c`'s hash is not that of a contribution already in `prev` (replay), and
-///    `next`'s list is `prev`'s followed by `c`;
-/// 3. every point of `next` and of `c` is on the curve and in the prime-order subgroup;
-/// 4. grid entry (0, 0) is the generator of G1;
-/// 5. each new `[τ]₂` is not the identity and differs from the previous one (secrets
-///    0 and 1 are refused); except that in a ceremony started from a `.ptau` file
-///    (`prev.x_from_ptau` is `Some`) `[τ_X]₂` must be unchanged (r = 1) and `next` must
-///    carry the same `x_from_ptau`, else [`CeremonyError::PtauXChanged`];
-/// 6. each Schnorr proof of knowledge verifies, and links the previous `[τ]₂` to the
-///    new one: `e(P, [τ]₂) = e(G, [τ']₂)`;
-/// 7. the grid is bound to the new G2 points: `e(G[1][0], [1]₂) = e(G, [τ_X']₂)` and
-///    `e([τ_Y]₁, [1]₂) = e(G, [τ_Y']₂)`;
-/// 8. every X link `G[i+1][j] = τ_X'·G[i][j]`, then every Y link (along each grid row
-///    and along column 0 into the extra Y powers), each set by one random linear
-///    combination with 128-bit weights from `rng` (two MSMs of about the grid's size
-///    and one two-pair multi-pairing per trapdoor), bisecting to a failing link if the
-///    combination fails;
-/// 9. `c.hash` is [`Contribution::compute_hash`] of `prev`'s digest, `next` and the
-///    proofs.
+/// Why the latest state suffices: the records prove that the final τ_X and τ_Y are the
+/// products of the secrets of contributors who each knew theirs (see the module docs),
+/// and the structure check that the grid is the monomial grid of exactly those
+/// trapdoors. Intermediate states are not needed for soundness; [`verify_transcript`]
+/// checks them too where they are published.
 ///
-/// The weights must be unpredictable to whoever made the contribution: pass a
-/// cryptographic RNG seeded from fresh entropy (a contributor who could predict the
-/// weights could build a grid whose errors cancel in the combination).
-///
-/// `prev` is trusted to be a verified state (the initial state or the result of a
-/// verified contribution): see [`verify_transcript`] for a whole chain.
+/// The weights must be unpredictable to whoever made the state: pass a cryptographic
+/// RNG seeded from fresh entropy.
+pub fn verify_ceremony<R: Rng + CryptoRng + ?Sized>(
+    state: &CeremonyState,
+    rng: &mut R,
+    progress: Progress<'_>,
+) -> Result<(), CeremonyError> {
+    state.check_shape()?;
+    let (_, g2) = check_records(state, 0, state.genesis_hash(), genesis_g2(state), progress)?;
+    let last = state.contributions.len().saturating_sub(1);
+    let at_last = |e: CeremonyError| {
+        if state.contributions.is_empty() {
+            e
+        } else {
+            e.at(last)
+        }
+    };
+    check_recorded(state, g2).map_err(at_last)?;
+    check_structure(state, rng, progress).map_err(at_last)
+}
+
+/// Verifies that `next` is `prev` plus one contribution: `prev` is trusted (the start,
+/// or a state already verified); `next`'s records are `prev`'s and one more, which is
+/// checked as in [`verify_ceremony`], and `next`'s grid is checked in full. Errors name
+/// the new contribution's index.
 pub fn verify_contribution<R: Rng + CryptoRng + ?Sized>(
     prev: &CeremonyState,
     next: &CeremonyState,
-    c: &Contribution,
     rng: &mut R,
 ) -> Result<(), CeremonyError> {
     prev.check_shape()?;
@@ -164,106 +372,27 @@ pub fn verify_contribution<R: Rng + CryptoRng + ?Sized>(
             });
         }
     }
-    if let Some(index) = prev.contributions.iter().position(|e| e.hash == c.hash) {
-        return Err(CeremonyError::Replayed { index });
-    }
     let n = prev.contributions.len();
-    if next.contributions.len() != n + 1
-        || next.contributions[..n] != prev.contributions[..]
-        || &next.contributions[n] != c
-    {
-        return Err(CeremonyError::ContributionList);
-    }
-    check_points(next, c)?;
-    let g = G1Affine::generator();
-    if next.grid[0] != g {
-        return Err(CeremonyError::GeneratorMoved);
-    }
-    let updates = [
-        (Trapdoor::X, &c.x, prev.tau_x_g2, next.tau_x_g2),
-        (Trapdoor::Y, &c.y, prev.tau_y_g2, next.tau_y_g2),
-    ];
-    // A ceremony started from a .ptau keeps τ_X (r = 1, so the X proof is one of
-    // knowledge of 1, `P = G`) and its origin; see `CeremonyState::from_ptau`.
-    let x_fixed = prev.x_from_ptau.is_some();
     if next.x_from_ptau != prev.x_from_ptau {
-        return Err(CeremonyError::PtauXChanged);
+        return Err(CeremonyError::PtauXChanged.at(n));
     }
-    for (t, _, old, new) in &updates {
-        if new.is_zero() {
-            return Err(CeremonyError::IdentityG2(*t));
+    if next.contributions.len() != n + 1 || next.contributions[..n] != prev.contributions[..] {
+        if let Some(last) = next.contributions.last()
+            && let Some(index) = prev.contributions.iter().position(|e| e.hash == last.hash)
+        {
+            return Err(CeremonyError::Replayed { index }.at(n));
         }
-        if x_fixed && *t == Trapdoor::X {
-            if new != old {
-                return Err(CeremonyError::PtauXChanged);
-            }
-        } else if new == old {
-            return Err(CeremonyError::TrapdoorUnchanged(*t));
-        }
+        return Err(CeremonyError::ContributionList.at(n));
     }
-    let prev_digest = prev.digest();
-    for (t, proof, old, new) in &updates {
-        if !proof.verify(&prev_digest, *t, new) {
-            return Err(CeremonyError::ProofOfKnowledge(*t));
-        }
-        if !proof.links(old, new) {
-            return Err(CeremonyError::G2UpdateMismatch(*t));
-        }
-    }
-    let m = next.shards;
-    // x_len ≥ 20 and y_len(M) ≥ 6 > M, so both first powers exist.
-    let firsts = [
-        (Trapdoor::X, next.grid[m], next.tau_x_g2),
-        (Trapdoor::Y, *next.y_power(1).unwrap_or(&g), next.tau_y_g2),
-    ];
-    for (t, p, tau) in firsts {
-        if !Bn254::multi_pairing([p, -g], [G2Affine::generator(), tau]).is_zero() {
-            return Err(CeremonyError::GridNotBound(t));
-        }
-    }
-    let grid_loc = move |k: usize| PointLocation::Grid { i: k / m, j: k % m };
-    let total = next.grid.len();
-    let x_links = Links {
-        from: &next.grid[..total - m],
-        to: &next.grid[m..],
-        skip_mod: None,
-        loc: &grid_loc,
-    };
-    check_links(&[x_links], &next.tau_x_g2, rng).map_err(|at| CeremonyError::XShift { at })?;
-    let mut column = Vec::with_capacity(next.extra_y.len() + 1);
-    column.push(next.grid[m - 1]);
-    column.extend_from_slice(&next.extra_y);
-    let column_loc = move |k: usize| {
-        if k == 0 {
-            PointLocation::Grid { i: 0, j: m - 1 }
-        } else {
-            PointLocation::ExtraY { j: m - 1 + k }
-        }
-    };
-    let mut y_sets = vec![Links {
-        from: &column[..column.len() - 1],
-        to: &column[1..],
-        skip_mod: None,
-        loc: &column_loc,
-    }];
-    if m > 1 {
-        y_sets.push(Links {
-            from: &next.grid[..total - 1],
-            to: &next.grid[1..],
-            skip_mod: Some(m),
-            loc: &grid_loc,
-        });
-    }
-    check_links(&y_sets, &next.tau_y_g2, rng).map_err(|at| CeremonyError::YShift { at })?;
-    if Contribution::compute_hash(&prev_digest, next, &c.x, &c.y) != c.hash {
-        return Err(CeremonyError::HashMismatch);
-    }
-    Ok(())
+    let prev_g2 = (prev.tau_x_g2, prev.tau_y_g2);
+    let (_, g2) = check_records(next, n, prev.transcript_hash(), prev_g2, super::QUIET)?;
+    check_recorded(next, g2).map_err(|e| e.at(n))?;
+    check_structure(next, rng, super::QUIET).map_err(|e| e.at(n))
 }
 
-/// Verifies a whole ceremony: `states[0]` is the initial state for its M and T, and
-/// each `states[k]` is `states[k − 1]` updated by its own last contribution
-/// (`states[k].contributions[k − 1]`).
+/// Verifies a whole published transcript: `states[0]` is the initial state for its M
+/// and T, and each `states[k]` is `states[k − 1]` plus one contribution
+/// ([`verify_contribution`]).
 pub fn verify_transcript<R: Rng + CryptoRng + ?Sized>(
     states: &[CeremonyState],
     rng: &mut R,
@@ -277,18 +406,13 @@ pub fn verify_transcript<R: Rng + CryptoRng + ?Sized>(
     verify_steps(states, rng)
 }
 
-/// Verifies each step of a transcript whose first state the caller has checked:
-/// `states[k]` is `states[k − 1]` updated by `states[k].contributions[k − 1]`.
+/// Verifies each step of a transcript whose first state the caller has checked.
 pub(crate) fn verify_steps<R: Rng + CryptoRng + ?Sized>(
     states: &[CeremonyState],
     rng: &mut R,
 ) -> Result<(), CeremonyError> {
-    for (k, pair) in states.windows(2).enumerate() {
-        let c = pair[1]
-            .contributions
-            .get(k)
-            .ok_or(CeremonyError::ContributionList)?;
-        verify_contribution(&pair[0], &pair[1], c, rng)?;
+    for pair in states.windows(2) {
+        verify_contribution(&pair[0], &pair[1], rng)?;
     }
     Ok(())
 }

@@ -10,19 +10,22 @@
 //! anyone who knows the seed knows τ_X and τ_Y and can forge proofs. The file records this
 //! in its flags, and every tool that loads such a file says so.
 //!
-//! File layout (version 1, all integers big-endian):
+//! File layout (version 2, all integers big-endian):
 //! ```text
 //! offset 0   magic "TUTTISRS" (8 bytes)
-//!        8   version u16 = 1
-//!       10   flags u16 (bit 0: insecure, generated from a public seed)
+//!        8   version u16 = 2
+//!       10   flags u16 (bit 0: insecure, generated from a public seed;
+//!                       bit 1: finalized from a ceremony)
 //!       12   shards M u32, shard_gates T u32, row_len u32, y_len u32
-//!       28   header digest: BLAKE3(bytes 0..28 || head)  (32 bytes)
-//!       60   head: [1]₂ [τ_X]₂ [τ_Y]₂ (compressed, 64 bytes each)
+//!       28   ceremony transcript digest (32 bytes; zero unless bit 1)
+//!       60   header digest: BLAKE3(bytes 0..60 || head)  (32 bytes)
+//!       92   head: [1]₂ [τ_X]₂ [τ_Y]₂ (compressed, 64 bytes each)
 //!                  y_len × [τ_Y^k]₁ and M × [R_i(τ_Y)]₁ (uncompressed, 64 bytes each)
 //!                  M × row digest, BLAKE3(i as u32 || row bytes) (32 bytes each)
 //!            rows: M × row_len × G1 (uncompressed, 64 bytes each)
 //! ```
-//! Loading a row reads the header, verifies the header digest, seeks to the row and
+//! Version 1 is version 2 without the transcript digest (the header digest follows
+//! byte 28); it is still read. Loading a row reads the header, verifies the header digest, seeks to the row and
 //! verifies the row's digest; it never reads another row.
 
 use crate::encoding::{G2_BYTES, Reader, put_g2};
@@ -46,9 +49,11 @@ pub use structure::{
 /// the blinded quotient pieces T+4 coefficients.
 pub const ROW_EXTRA: usize = 4;
 const MAGIC: &[u8; 8] = b"TUTTISRS";
-/// The SRS file format version this code reads and writes.
-pub const SRS_VERSION: u16 = 1;
+/// The SRS file format version this code writes (it reads 1 and 2).
+pub const SRS_VERSION: u16 = 2;
 const FLAG_INSECURE: u16 = 1;
+const FLAG_CEREMONY: u16 = 2;
+/// Bytes of the version-1 fixed header; version 2 adds the 32-byte transcript digest.
 const FIXED_HEADER: usize = 28;
 const POINT_FILE_BYTES: usize = 64;
 /// Largest accepted shard count and shard size (keeps a corrupt header from asking for
@@ -76,6 +81,10 @@ pub struct SrsHeader {
     pub shard_gates: usize,
     /// True when the SRS was generated from a public seed (development only).
     pub insecure: bool,
+    /// For an SRS finalized from a multi-party ceremony, the digest of its transcript
+    /// (`CeremonyState::transcript_hash`): anyone can verify that transcript and check
+    /// that it ends in this SRS's G2 points. `None` for a single-party or seeded setup.
+    pub transcript: Option<[u8; 32]>,
 }
 
 impl SrsHeader {
@@ -235,6 +244,7 @@ impl InMemorySrs {
             shards,
             shard_gates,
             insecure,
+            transcript: None,
         };
         header.validate()?;
         let dy = domain::domain(shards)?;
@@ -299,7 +309,7 @@ impl InMemorySrs {
         InMemorySrs { agg, rows }
     }
 
-    /// Writes the SRS in the version-1 file format.
+    /// Writes the SRS in the version-2 file format.
     pub fn write_file(&self, path: &Path) -> Result<()> {
         let io = |e| CryptoError::io(path, e);
         let h = self.agg.header;
@@ -307,11 +317,16 @@ impl InMemorySrs {
         let mut fixed = Vec::with_capacity(FIXED_HEADER);
         fixed.extend_from_slice(MAGIC);
         fixed.extend_from_slice(&SRS_VERSION.to_be_bytes());
-        let flags = if h.insecure { FLAG_INSECURE } else { 0 };
+        let flags = match (h.insecure, h.transcript) {
+            (true, _) => FLAG_INSECURE,
+            (false, Some(_)) => FLAG_CEREMONY,
+            (false, None) => 0,
+        };
         fixed.extend_from_slice(&flags.to_be_bytes());
         for v in [h.shards, h.shard_gates, len, y_len(h.shards)] {
             fixed.extend_from_slice(&(v as u32).to_be_bytes());
         }
+        fixed.extend_from_slice(&h.transcript.filter(|_| !h.insecure).unwrap_or([0; 32]));
         let mut head = Vec::new();
         self.agg.g2.encode(&mut head);
         for p in self.agg.y_powers.iter().chain(&self.agg.lagrange_y) {
@@ -427,32 +442,60 @@ impl SrsFile {
         };
         let mut f = File::open(path).map_err(|e| CryptoError::io(path, e))?;
         let file_len = f.metadata().map_err(|e| CryptoError::io(path, e))?.len();
-        let mut fixed = [0u8; FIXED_HEADER + 32];
-        f.read_exact(&mut fixed)
-            .map_err(|_| bad("file too short to hold an SRS header".into()))?;
+        let short = |_| bad("file too short to hold an SRS header".into());
+        let mut fixed = vec![0u8; FIXED_HEADER];
+        f.read_exact(&mut fixed).map_err(short)?;
         if &fixed[..8] != MAGIC {
             return Err(bad("not a tutti SRS file (bad magic bytes)".into()));
         }
-        let mut r = Reader::new(&fixed[8..FIXED_HEADER], "SRS header");
-        let version = r.u16()?;
-        if version != SRS_VERSION {
-            return Err(bad(format!(
-                "unsupported SRS format version {version}; this build reads version {SRS_VERSION}"
-            )));
-        }
+        let version = u16::from_be_bytes([fixed[8], fixed[9]]);
+        let fixed_len = match version {
+            1 => FIXED_HEADER,
+            2 => FIXED_HEADER + 32,
+            _ => {
+                return Err(bad(format!(
+                    "unsupported SRS format version {version}; this build reads versions 1 and {SRS_VERSION}"
+                )));
+            }
+        };
+        fixed.resize(fixed_len, 0);
+        f.read_exact(&mut fixed[FIXED_HEADER..]).map_err(short)?;
+        let mut digest = [0u8; 32];
+        f.read_exact(&mut digest).map_err(short)?;
+        let mut r = Reader::new(&fixed[10..], "SRS header");
         let flags = r.u16()?;
-        if flags & !FLAG_INSECURE != 0 {
-            return Err(bad(format!("unknown flags {flags:#06x}")));
+        let known = if version == 1 {
+            FLAG_INSECURE
+        } else {
+            FLAG_INSECURE | FLAG_CEREMONY
+        };
+        if flags & !known != 0 || flags == FLAG_INSECURE | FLAG_CEREMONY {
+            return Err(bad(format!("unknown or contradictory flags {flags:#06x}")));
         }
+        let shards = r.u32()? as usize;
+        let shard_gates = r.u32()? as usize;
+        let (rl, yl) = (r.u32()? as usize, r.u32()? as usize);
+        let transcript_bytes: Option<[u8; 32]> = (version == 2).then(|| {
+            let mut t = [0u8; 32];
+            t.copy_from_slice(&fixed[FIXED_HEADER..]);
+            t
+        });
+        let transcript = match (flags & FLAG_CEREMONY != 0, transcript_bytes) {
+            (true, t) => t,
+            (false, Some(t)) if t != [0; 32] => {
+                return Err(bad("a transcript digest without the ceremony flag".into()));
+            }
+            (false, _) => None,
+        };
         let header = SrsHeader {
-            shards: r.u32()? as usize,
-            shard_gates: r.u32()? as usize,
+            shards,
+            shard_gates,
             insecure: flags & FLAG_INSECURE != 0,
+            transcript,
         };
         header
             .validate()
             .map_err(|e| bad(format!("bad sizes in header: {e}")))?;
-        let (rl, yl) = (r.u32()? as usize, r.u32()? as usize);
         if rl != row_len(header.shard_gates) || yl != y_len(header.shards) {
             return Err(bad(
                 "row or Y-part length does not match the shard sizes".into()
@@ -460,7 +503,7 @@ impl SrsFile {
         }
         let m = header.shards;
         let head_len = 3 * G2_BYTES + (yl + m) * POINT_FILE_BYTES + 32 * m;
-        let rows_offset = (FIXED_HEADER + 32 + head_len) as u64;
+        let rows_offset = (fixed_len + 32 + head_len) as u64;
         let expected = rows_offset + (m * rl * POINT_FILE_BYTES) as u64;
         if file_len != expected {
             return Err(bad(format!(
@@ -470,7 +513,7 @@ impl SrsFile {
         let mut head = vec![0u8; head_len];
         f.read_exact(&mut head)
             .map_err(|e| CryptoError::io(path, e))?;
-        if header_digest(&fixed[..FIXED_HEADER], &head) != fixed[FIXED_HEADER..] {
+        if header_digest(&fixed, &head) != digest {
             return Err(bad("header checksum mismatch: the file is corrupted".into()));
         }
         let mut r = Reader::new(&head, "SRS G2 part");
@@ -570,6 +613,54 @@ mod tests {
         let l = Bn254::pairing(row.bases[3], agg.g2.one);
         let r = Bn254::pairing(row.bases[2], agg.g2.tau_x);
         assert_eq!(l, r);
+    }
+
+    #[test]
+    fn ceremony_origin_round_trips_and_version_1_files_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("srs.bin");
+        let mut srs = InMemorySrs::from_entropy(2, 16, &[3; 64]).unwrap();
+        srs.agg.header.transcript = Some([9; 32]);
+        srs.write_file(&path).unwrap();
+        let file = SrsFile::open(&path).unwrap();
+        assert_eq!(file.header().transcript, Some([9; 32]));
+        assert!(!file.header().insecure);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[8..12], &[0, 2, 0, 2], "version 2, ceremony flag");
+        // The transcript digest is covered by the header digest.
+        let mut b = bytes.clone();
+        b[40] ^= 1;
+        std::fs::write(&path, &b).unwrap();
+        assert!(
+            SrsFile::open(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("checksum")
+        );
+        // Both flags at once, and a digest without the flag, are refused.
+        for flags in [3u8, 0] {
+            let mut b = bytes.clone();
+            b[11] = flags;
+            std::fs::write(&path, &b).unwrap();
+            assert!(SrsFile::open(&path).is_err(), "flags {flags}");
+        }
+        // The same SRS in version 1: no transcript field, header digest over 28 bytes.
+        srs.agg.header.transcript = None;
+        srs.write_file(&path).unwrap();
+        let v2 = std::fs::read(&path).unwrap();
+        let head = &v2[92..];
+        let mut v1 = v2[..28].to_vec();
+        v1[9] = 1;
+        let digest = header_digest(&v1, &head[..v2.len() - 92 - 2 * 20 * 64]);
+        v1.extend_from_slice(&digest);
+        v1.extend_from_slice(head);
+        std::fs::write(&path, &v1).unwrap();
+        let file = SrsFile::open(&path).unwrap();
+        assert_eq!(file.header().transcript, None);
+        assert_eq!(
+            file.row(1, 20).unwrap().bases,
+            srs.row(1, 20).unwrap().bases
+        );
     }
 
     #[test]
