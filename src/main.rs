@@ -4,6 +4,7 @@
 
 mod bench;
 mod blame;
+mod ceremony;
 mod chaos;
 mod compile;
 mod demo;
@@ -87,7 +88,8 @@ enum Command {
     },
     /// Submit a job to an aggregator, wait for the proof, verify it and write it.
     Submit(net::SubmitArgs),
-    /// Generate a structured reference string (SRS) file.
+    /// Generate a structured reference string (SRS) file in a single-party setup (for a
+    /// setup that needs no single trusted party, see `tutti ceremony`).
     Setup {
         /// Number of shards M (a power of two).
         #[arg(long)]
@@ -101,6 +103,11 @@ enum Command {
         /// INSECURE: derive the secrets from this public seed (development only).
         #[arg(long)]
         seed: Option<String>,
+    },
+    /// A multi-party setup ceremony for the SRS: init, contribute, verify, finalize.
+    Ceremony {
+        #[command(subcommand)]
+        command: ceremony::CeremonyCommand,
     },
     /// Compile a circom circuit (`.r1cs`) for M shards: writes the compiled circuit and
     /// its verifying key, and prints its rows next to snarkjs's PLONK gate count.
@@ -254,6 +261,7 @@ fn main() -> ExitCode {
             out,
             seed,
         } => setup::run(shards, shard_gates, &out, seed.as_deref()),
+        Command::Ceremony { command } => ceremony::run(command),
         Command::Compile(args) => compile::run(&args),
         Command::Witness(args) => compile::witness(&args),
         Command::Prove(args) => job::prove_command(args),

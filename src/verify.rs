@@ -1,6 +1,7 @@
 //! `tutti verify`: exit 0 when the proof is valid, 1 when it is not (or the key is not the
-//! pinned one), 2 on unusable input. Prints the key's SRS id and digest, and warns on
-//! stderr when its SRS is seeded.
+//! pinned one), 2 on unusable input. Prints the key's SRS id, where its SRS came from
+//! (a ceremony's transcript digest, a single-party setup, a seed) and its digest, and
+//! warns on stderr when its SRS is seeded.
 
 use crate::inputs::parse_public_json;
 use crate::trust::{insecure_srs, to_hex};
@@ -55,8 +56,13 @@ pub fn run(
         );
         return ExitCode::from(1);
     }
+    let origin = match (&vk.srs_transcript, vk.insecure_srs) {
+        (_, true) => "seeded (INSECURE)".to_string(),
+        (Some(t), false) => format!("ceremony, transcript {}", to_hex(t)),
+        (None, false) => "single-party setup".to_string(),
+    };
     let ids = format!(
-        "  SRS id     {}\n  vk digest  {}",
+        "  SRS id     {}\n  SRS from   {origin}\n  vk digest  {}",
         to_hex(&got_srs),
         to_hex(&got_digest)
     );
