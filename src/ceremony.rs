@@ -170,9 +170,26 @@ fn with_bar<T>(json: bool, f: impl FnOnce(Progress<'_>) -> T) -> T {
     out
 }
 
+/// Largest ceremony state read (M = 64, T = 2^20 is 4 GiB; M = 4096, T = 2^24 would be
+/// far beyond any machine): the decoder checks the exact size against the header.
+const MAX_STATE_FILE: u64 = 64 << 30;
+
+/// Reads a ceremony state file (up to [`MAX_STATE_FILE`] bytes).
+fn read_state(path: &Path) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read ceremony state {}", path.display()))?
+        .len();
+    anyhow::ensure!(
+        len <= MAX_STATE_FILE,
+        "ceremony state {} is {len} bytes, more than the {MAX_STATE_FILE} this command reads",
+        path.display()
+    );
+    std::fs::read(path).with_context(|| format!("cannot read ceremony state {}", path.display()))
+}
+
 fn load(path: &Path, s: &mut Summary) -> Result<CeremonyState> {
     let t = Instant::now();
-    let bytes = read_file(path, "ceremony state")?;
+    let bytes = read_state(path)?;
     let state = CeremonyState::from_bytes(&bytes)
         .with_context(|| format!("{} is not a usable ceremony state", path.display()))?;
     s.state_bytes = bytes.len() as u64;
@@ -216,6 +233,17 @@ fn msm_floor(state: &CeremonyState) -> f64 {
     let p = G1Projective::msm_unchecked(&state.grid, &scalars).into_affine();
     let _ = std::hint::black_box(p);
     ms(t)
+}
+
+/// Adds the MSM floor if asked, and prints the summary as JSON if asked (then true).
+fn printed_json(s: &mut Summary, state: &CeremonyState, r: &Report) -> Result<bool> {
+    if r.measure_floor {
+        s.msm_floor_ms = Some(msm_floor(state));
+    }
+    if r.json {
+        println!("{}", serde_json::to_string(s)?);
+    }
+    Ok(r.json)
 }
 
 /// Runs a `tutti ceremony` command.
@@ -302,11 +330,7 @@ fn contribute(input: &Path, out: &Path, no_verify: bool, r: &Report) -> Result<(
     s.state_bytes = write_state(&next, out)?;
     describe(&next, &mut s);
     s.contribution_hash = Some(to_hex(&c.hash));
-    if r.measure_floor {
-        s.msm_floor_ms = Some(msm_floor(&next));
-    }
-    if r.json {
-        println!("{}", serde_json::to_string(&s)?);
+    if printed_json(&mut s, &next, r)? {
         return Ok(());
     }
     println!(
@@ -345,11 +369,7 @@ fn verify(
                 .srs_id(state.shards),
         ));
     }
-    if r.measure_floor {
-        s.msm_floor_ms = Some(msm_floor(&state));
-    }
-    if r.json {
-        println!("{}", serde_json::to_string(&s)?);
+    if printed_json(&mut s, &state, r)? {
         return Ok(());
     }
     println!(
@@ -388,7 +408,7 @@ fn verify_steps(dir: &Path, last: &CeremonyState, ptau: Option<&[u8]>, json: boo
         if !path.is_file() {
             continue;
         }
-        let Ok(state) = CeremonyState::from_bytes(&read_file(&path, "ceremony state")?) else {
+        let Ok(state) = CeremonyState::from_bytes(&read_state(&path)?) else {
             continue;
         };
         let n = state.contributions.len();
@@ -411,10 +431,7 @@ fn verify_steps(dir: &Path, last: &CeremonyState, ptau: Option<&[u8]>, json: boo
     }
     let load = |n: usize| -> Result<CeremonyState> {
         let path = by_count[n].as_deref().unwrap_or(dir);
-        Ok(CeremonyState::from_bytes(&read_file(
-            path,
-            "ceremony state",
-        )?)?)
+        Ok(CeremonyState::from_bytes(&read_state(path)?)?)
     };
     let pb = bar(json);
     pb.set_length(last.contributions.len() as u64);
@@ -495,11 +512,7 @@ fn finalize(
     describe(&state, &mut s);
     s.srs_bytes = std::fs::metadata(out).map(|m| m.len()).ok();
     s.srs_id = Some(to_hex(&srs.aggregator_part()?.g2.srs_id(state.shards)));
-    if r.measure_floor {
-        s.msm_floor_ms = Some(msm_floor(&state));
-    }
-    if r.json {
-        println!("{}", serde_json::to_string(&s)?);
+    if printed_json(&mut s, &state, r)? {
         return Ok(());
     }
     println!(

@@ -1,5 +1,6 @@
 //! From the monomial grid to the Lagrange-form SRS: a radix-2 inverse FFT over G1.
 
+use super::scale::mul_sequential;
 use super::{CeremonyError, CeremonyState};
 use crate::srs::{AggregatorSrs, G2Part, InMemorySrs, SrsHeader};
 use crate::{CryptoError, Fr, G1Affine, G1Projective, G2Affine, domain};
@@ -27,22 +28,35 @@ fn ifft_g1(a: &mut [G1Projective], twiddles: &[Fr], n_inv: Fr) {
     while len <= n {
         let half = len / 2;
         let step = n / len;
+        // This stage's twiddle products (every odd element but the k = 0 ones), as one
+        // batch of scalar multiplications. The last stage also applies the 1/n factor:
+        // (1/n)·u ± (ω^k/n)·v, n multiplications instead of n/2 − 1 and then n.
+        let last = len == n && !n_inv.is_one();
+        let (at, tw): (Vec<usize>, Vec<Fr>) = if last {
+            (0..half)
+                .flat_map(|k| [(k, n_inv), (k + half, n_inv * twiddles[k])])
+                .unzip()
+        } else {
+            (0..n)
+                .step_by(len)
+                .flat_map(|start| (1..half).map(move |k| (start + k + half, twiddles[k * step])))
+                .unzip()
+        };
+        if !at.is_empty() {
+            let odd: Vec<G1Projective> = at.iter().map(|&p| a[p]).collect();
+            let products = mul_sequential(&G1Projective::normalize_batch(&odd), &tw);
+            for (p, v) in at.into_iter().zip(products) {
+                a[p] = v;
+            }
+        }
         for start in (0..n).step_by(len) {
             for k in 0..half {
-                let u = a[start + k];
-                let v = if k == 0 {
-                    a[start + k + half]
-                } else {
-                    a[start + k + half] * twiddles[k * step]
-                };
+                let (u, v) = (a[start + k], a[start + k + half]);
                 a[start + k] = u + v;
                 a[start + k + half] = u - v;
             }
         }
         len *= 2;
-    }
-    for p in a.iter_mut() {
-        *p *= n_inv;
     }
 }
 

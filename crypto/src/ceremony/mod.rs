@@ -86,6 +86,7 @@ mod error;
 mod fft;
 mod pok;
 pub mod ptau;
+mod scale;
 mod verify;
 
 pub use encode::{CEREMONY_MAGIC, CEREMONY_PTAU_MAGIC, CEREMONY_VERSION};
@@ -320,7 +321,7 @@ impl CeremonyState {
     /// The state of trapdoors `(r·τ_X, s·τ_Y)` with this state's record list: entry
     /// (i, j) times `r^i·s^j`, extra Y power j times `s^j`, `[τ]₂` times r or s. Does not
     /// add a record (see [`Contribution::create`]). One scalar multiplication per point
-    /// (GLV), in parallel, reporting progress every 32,768 points.
+    /// (GLV and wNAF, `scale`), in parallel, reporting progress every 32,768 points.
     pub fn scaled(
         &self,
         r: Fr,
@@ -336,20 +337,14 @@ impl CeremonyState {
         for (n, chunk) in self.grid.chunks(SCALE_CHUNK).enumerate() {
             progress("scaling the grid", (n * SCALE_CHUNK) as u64, total);
             let base = n * SCALE_CHUNK;
-            let scaled: Vec<G1Projective> = chunk
-                .par_iter()
-                .enumerate()
-                .map(|(k, p)| *p * (xs[(base + k) / m] * ys[(base + k) % m]))
+            let scalars: Vec<Fr> = (base..base + chunk.len())
+                .into_par_iter()
+                .map(|k| xs[k / m] * ys[k % m])
                 .collect();
-            grid.extend(normalize(&scaled));
+            grid.extend(normalize(&scale::mul_each(chunk, &scalars)));
         }
         progress("scaling the grid", total, total);
-        let extra: Vec<G1Projective> = self
-            .extra_y
-            .par_iter()
-            .zip(&ys[m..])
-            .map(|(p, y)| *p * y)
-            .collect();
+        let extra = scale::mul_each(&self.extra_y, &ys[m..]);
         Ok(CeremonyState {
             shards: m,
             shard_gates: self.shard_gates,

@@ -616,6 +616,31 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_test_vector_holds() {
+        // spec/srs.md §6.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("srs.bin");
+        InMemorySrs::insecure_from_seed(2, 16, b"tutti-demo")
+            .unwrap()
+            .write_file(&path)
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 3612);
+        let hex: String = bytes[..92].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            concat!(
+                "545554544953525300020001000000020000001000000014000000090000",
+                "000000000000000000000000000000000000000000000000000000000000",
+                "d9493199cc60d37b53cee6134c54c2640de000f3f505430f559807de5fca",
+                "0d84"
+            )
+        );
+        assert_eq!(bytes[284], 1);
+        assert_eq!(bytes[316], 2);
+    }
+
+    #[test]
     fn ceremony_origin_round_trips_and_version_1_files_still_load() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("srs.bin");
