@@ -476,9 +476,9 @@ fn prove_refuses_an_srs_file_with_a_tampered_row() {
         "rows",
     ]);
     assert!(out.status.success());
-    // Layout of spec/srs.md §3.
+    // Layout of spec/srs.md §3 (version 2: fixed header 60 bytes, digest, head at 92).
     let (y_len, row_len) = (3 * m + 3, t + 4);
-    let digests_at = 252 + 64 * (y_len + m);
+    let digests_at = 284 + 64 * (y_len + m);
     let rows_at = digests_at + 32 * m;
     let mut bytes = std::fs::read(&srs).unwrap();
     let row1 = rows_at + 64 * row_len;
@@ -492,9 +492,9 @@ fn prove_refuses_an_srs_file_with_a_tampered_row() {
     h.update(&bytes[row1..row1 + 64 * row_len]);
     bytes[digests_at + 32..digests_at + 64].copy_from_slice(h.finalize().as_bytes());
     let mut h = blake3::Hasher::new();
-    h.update(&bytes[..28]);
-    h.update(&bytes[60..rows_at]);
-    bytes[28..60].copy_from_slice(h.finalize().as_bytes());
+    h.update(&bytes[..60]);
+    h.update(&bytes[92..rows_at]);
+    bytes[60..92].copy_from_slice(h.finalize().as_bytes());
     std::fs::write(&srs, &bytes).unwrap();
     let out = tutti(&[
         "prove",
