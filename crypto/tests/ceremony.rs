@@ -512,3 +512,52 @@ fn encoding_round_trips_and_refuses_bad_input() {
     b[flag_at] = 2;
     assert!(decode_err(&b));
 }
+
+mod hostile_bytes {
+    //! Whatever bytes a state file holds, decoding and verifying return an error or a
+    //! verified state, never a panic; a changed byte never verifies unless it decodes to
+    //! the same state.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn valid() -> &'static (CeremonyState, Vec<u8>) {
+        static STATE: OnceLock<(CeremonyState, Vec<u8>)> = OnceLock::new();
+        STATE.get_or_init(|| {
+            let s0 = CeremonyState::init(2, 16).unwrap();
+            let (s1, _) = s0.contribute(&mut rng(60), QUIET).unwrap();
+            let (s2, _) = s1.apply_beacon(&[3; 32], QUIET).unwrap();
+            let bytes = s2.to_bytes();
+            (s2, bytes)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn a_changed_byte_is_refused_or_harmless(at in any::<usize>(), xor in 1u8..) {
+            let (state, bytes) = valid();
+            let mut b = bytes.clone();
+            let at = at % b.len();
+            b[at] ^= xor;
+            if let Ok(decoded) = CeremonyState::from_bytes(&b) {
+                let verdict = verify_ceremony(&decoded, &mut rng(1), QUIET);
+                prop_assert!(verdict.is_err() || decoded == *state, "byte {at} ^ {xor:#x} verified");
+            }
+        }
+
+        #[test]
+        fn garbage_and_prefixes_never_panic(
+            garbage in proptest::collection::vec(any::<u8>(), 0..600),
+            cut in any::<usize>(),
+        ) {
+            let _ = CeremonyState::from_bytes(&garbage);
+            let (_, bytes) = valid();
+            let mut b = bytes[..cut % bytes.len()].to_vec();
+            b.extend_from_slice(&garbage);
+            let _ = CeremonyState::from_bytes(&b);
+        }
+    }
+}

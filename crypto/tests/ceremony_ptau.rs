@@ -391,3 +391,20 @@ fn damaged_files_are_refused() {
         Err(PtauError::Ceremony(CeremonyError::Size { .. }))
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// A `.ptau` with any byte changed is refused or read into points that are still
+    /// checked powers (never a panic, never a state that verifies with other powers).
+    #[test]
+    fn a_changed_ptau_byte_never_panics(at in 0usize..POT5.len(), xor in 1u8..) {
+        let mut b = POT5.to_vec();
+        b[at] ^= xor;
+        if let Ok(p) = read_ptau(&b, row_len(T)) {
+            let good = read_ptau(POT5, row_len(T)).unwrap();
+            proptest::prop_assert!(p.tau_g1 == good.tau_g1 && p.tau_g2 == good.tau_g2,
+                "byte {} changed the powers and still read", at);
+        }
+    }
+}
