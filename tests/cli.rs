@@ -356,6 +356,9 @@ fn bench_prints_every_key() {
         "worker_ms_median",
         "bytes_per_worker_signed",
         "coordinator_ms",
+        "pairing3_ms",
+        "verify_over_pairing",
+        "aggregator_over_pairing",
     ] {
         assert!(
             json[key].as_f64().is_some_and(|v| v > 0.0),
@@ -372,6 +375,12 @@ fn bench_prints_every_key() {
         json["worker_ms_max"].as_f64(),
     );
     assert!(median <= max, "{json}");
+    let (verify, pairing, ratio) = (
+        json["verify_ms"].as_f64().unwrap_or(0.0),
+        json["pairing3_ms"].as_f64().unwrap_or(0.0),
+        json["verify_over_pairing"].as_f64().unwrap_or(0.0),
+    );
+    assert!((ratio - verify / pairing).abs() < 0.01 * ratio, "{json}");
 }
 
 /// `tutti submit` refuses, before contacting anyone, to run without a pinned verifying

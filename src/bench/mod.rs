@@ -79,6 +79,14 @@ pub struct BenchRow {
     pub worker_over_single_t: f64,
     pub single_over_floor_t: f64,
     pub verify_ms: f64,
+    /// Median time of one 3-pair multi-pairing with arkworks, measured in this run: the
+    /// irreducible core of a verification, against which verify and aggregator times are
+    /// compared across machines of different speed.
+    pub pairing3_ms: f64,
+    /// `verify_ms / pairing3_ms`.
+    pub verify_over_pairing: f64,
+    /// `aggregator_ms / pairing3_ms`.
+    pub aggregator_over_pairing: f64,
     pub proof_bytes: usize,
     pub bytes_per_worker: usize,
     pub worker_peak_rss_mb: f64,
@@ -312,6 +320,7 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
     }
     verify_ns.sort_unstable();
     let verify_ms = ms_of_nanos(verify_ns[VERIFY_REPS / 2]);
+    let pairing3_ms = pairing3_ms();
     let proof_bytes = report.proof.to_bytes().len();
     let bytes_per_worker = busiest_worker_bytes(&report.traffic);
 
@@ -352,6 +361,9 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         worker_over_single_t: round(worker_ms_max / single_ms_t, 4),
         single_over_floor_t: round(single_ms_t / floor_ms_t, 4),
         verify_ms: round(verify_ms, 4),
+        pairing3_ms: round(pairing3_ms, 4),
+        verify_over_pairing: round(verify_ms / pairing3_ms, 3),
+        aggregator_over_pairing: round(aggregator_ms / pairing3_ms, 3),
         proof_bytes,
         bytes_per_worker,
         worker_peak_rss_mb: round(worker_peak_rss_mb, 2),
@@ -373,6 +385,26 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
 /// commitments to a, b, c (T+2 coefficients), z (T+3) and three quotient pieces (T+4),
 /// the two opening proofs (T+3 and T+2), iFFTs of size T for the wires and z, coset FFTs
 /// of size 4T for the wires and z, and one coset iFFT of size 4T. Minimum over a few runs.
+/// The median over [`VERIFY_REPS`] runs of one multi-pairing of three pairs of fixed,
+/// distinct points (arkworks' Miller loops and one final exponentiation), in ms.
+fn pairing3_ms() -> f64 {
+    use ark_ec::pairing::Pairing;
+    use ark_ec::{CurveGroup, PrimeGroup};
+    use tutti_crypto::{Bn254, G1Projective, G2Projective};
+    let k = [2u64, 3, 5].map(Fr::from);
+    let g1 = k.map(|k| (G1Projective::generator() * k).into_affine());
+    let g2 = k.map(|k| (G2Projective::generator() * k).into_affine());
+    let mut ns: Vec<u64> = (0..VERIFY_REPS)
+        .map(|_| {
+            let t0 = Instant::now();
+            let _ = std::hint::black_box(Bn254::multi_pairing(g1, g2));
+            t0.elapsed().as_nanos() as u64
+        })
+        .collect();
+    ns.sort_unstable();
+    ms_of_nanos(ns[VERIFY_REPS / 2])
+}
+
 fn floor_ms(t: usize) -> Result<f64> {
     let srs = InMemorySrs::insecure_from_seed(1, t, SRS_SEED)?;
     let row = srs.row(0, row_len(t))?;
