@@ -361,7 +361,7 @@ fn verify(
         verify_steps(dir, &state, ptau_bytes.as_deref(), r.json)?;
     }
     if let Some(path) = srs {
-        check_srs(&state, path)?;
+        check_srs(&state, path, r.json)?;
         s.srs_id = Some(to_hex(
             &SrsFile::open(path)?
                 .aggregator_part()?
@@ -468,10 +468,10 @@ fn verify_steps(dir: &Path, last: &CeremonyState, ptau: Option<&[u8]>, json: boo
 }
 
 /// Checks that the SRS file at `path` is exactly the one `finalize` writes from `state`.
-fn check_srs(state: &CeremonyState, path: &Path) -> Result<()> {
+fn check_srs(state: &CeremonyState, path: &Path, json: bool) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mine = dir.path().join("srs.bin");
-    state.to_srs()?.write_file(&mine)?;
+    with_bar(json, |p| state.to_srs_with_progress(p))?.write_file(&mine)?;
     let theirs = read_file(path, "SRS file")?;
     if blake3::hash(&theirs) != blake3::hash(&std::fs::read(&mine)?) {
         bail!(
@@ -503,8 +503,7 @@ fn finalize(
             write_state(&state, path)?;
         }
     }
-    let srs = state
-        .to_srs()
+    let srs = with_bar(r.json, |p| state.to_srs_with_progress(p))
         .context("the final state does not define a usable SRS")?;
     srs.write_file(out)
         .with_context(|| format!("writing the SRS to {}", out.display()))?;

@@ -9,6 +9,9 @@ use ark_ff::{Field, One};
 use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
 
+/// Grid rows (X powers) per progress report of [`CeremonyState::to_srs_with_progress`].
+const FFT_BATCH_ROWS: usize = 1024;
+
 /// In-place inverse DFT over G1: `a[k] ← (1/n)·Σ_j ω^{−jk}·a[j]`, with `twiddles[k] =
 /// ω^{−k}` for `k < n/2`. `a.len()` must be a power of two (iterative Cooley–Tukey,
 /// bit-reversed input order).
@@ -65,12 +68,20 @@ impl CeremonyState {
     /// base i is `(1/M)·Σ_j ω_Y^{−kj}·G[i][j] = [R_k(τ_Y)·τ_X^i]₁` (an inverse FFT over G1
     /// of each grid row, in parallel), the Lagrange bases are row k's base 0, and the
     /// aggregator's Y powers are column 0 followed by the extra Y powers. The result is
-    /// flagged secure.
+    /// flagged secure and carries the state's transcript hash.
     ///
     /// This trusts the grid: verify every contribution first. It does refuse a state
     /// whose G2 part no loader would accept (for instance the initial state, whose
     /// trapdoors are 1).
     pub fn to_srs(&self) -> Result<InMemorySrs, CeremonyError> {
+        self.to_srs_with_progress(super::QUIET)
+    }
+
+    /// [`CeremonyState::to_srs`], reporting progress every 1,024 grid rows.
+    pub fn to_srs_with_progress(
+        &self,
+        progress: super::Progress<'_>,
+    ) -> Result<InMemorySrs, CeremonyError> {
         self.check_shape()?;
         let m = self.shards;
         let g2 = G2Part {
@@ -89,16 +100,19 @@ impl CeremonyState {
         let w_inv = dy.group_gen_inv();
         let twiddles: Vec<Fr> = (0..m / 2).map(|k| w_inv.pow([k as u64])).collect();
         let n_inv = Fr::from(m as u64).inverse().unwrap_or_else(Fr::one);
-        // by_x[i][k] = [R_k(τ_Y)·τ_X^i]₁
-        let by_x: Vec<Vec<G1Affine>> = self
-            .grid
-            .par_chunks(m)
-            .map(|chunk| {
+        // by_x[i][k] = [R_k(τ_Y)·τ_X^i]₁, computed in batches of grid rows so that
+        // progress can be reported.
+        let total = self.x_len() as u64;
+        let mut by_x: Vec<Vec<G1Affine>> = Vec::with_capacity(self.x_len());
+        for batch in self.grid.chunks(m * FFT_BATCH_ROWS) {
+            progress("deriving the Lagrange rows", by_x.len() as u64, total);
+            by_x.par_extend(batch.par_chunks(m).map(|chunk| {
                 let mut a: Vec<G1Projective> = chunk.iter().map(|p| p.into_group()).collect();
                 ifft_g1(&mut a, &twiddles, n_inv);
                 G1Projective::normalize_batch(&a)
-            })
-            .collect();
+            }));
+        }
+        progress("deriving the Lagrange rows", total, total);
         let rows: Vec<Vec<G1Affine>> = (0..m)
             .into_par_iter()
             .map(|k| by_x.iter().map(|col| col[k]).collect())
