@@ -12,6 +12,7 @@
 //! sent back) each on a unidirectional stream of their own. See `spec/transport.md`.
 
 use crate::error::TransportError;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The framing version.
 pub const FRAME_VERSION: u8 = 1;
@@ -174,45 +175,108 @@ pub fn check_header(
     Ok((kind, len))
 }
 
-/// Reads one frame from `recv`. `Ok(None)` when the stream ended cleanly before a new
-/// frame began; a stream that ends inside a frame is a truncation error.
-pub async fn read_frame(
-    recv: &mut quinn::RecvStream,
+/// Largest read into the payload at once (and the reader's chunk buffer).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A cancel-safe frame reader: it keeps a partly read frame (header bytes, payload so
+/// far) between calls, so that [`FrameReader::next`] can be one branch of a
+/// `tokio::select!` whose other branch wins in the middle of a frame (a new stream
+/// opened by the peer, a timer): the next call resumes where the last one stopped. The
+/// only await inside is tokio's `AsyncRead::read`, which is cancel-safe (no byte is
+/// consumed by a read that did not complete), and every state change happens after it
+/// returns. After an error the reader is not reusable: the connection is closed anyway.
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    recv: R,
+    allowed: Vec<FrameType>,
+    max_bulk: usize,
+    header: [u8; HEADER_BYTES],
+    got: usize,
+    current: Option<(FrameType, usize)>,
+    payload: Vec<u8>,
+    chunk: Vec<u8>,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    /// A reader of the frame types in `allowed` (bulk ones up to `max_bulk` bytes).
+    pub fn new(recv: R, allowed: &[FrameType], max_bulk: usize) -> Self {
+        FrameReader {
+            recv,
+            allowed: allowed.to_vec(),
+            max_bulk,
+            header: [0; HEADER_BYTES],
+            got: 0,
+            current: None,
+            payload: Vec::new(),
+            chunk: Vec::new(),
+        }
+    }
+
+    /// The next frame: `Ok(None)` when the stream ended cleanly before a new frame
+    /// began; a stream that ends inside a frame is a truncation error. Cancel-safe.
+    pub async fn next(&mut self) -> Result<Option<Frame>, TransportError> {
+        loop {
+            let Some((kind, len)) = self.current else {
+                if self.got == HEADER_BYTES {
+                    let (kind, len) = check_header(&self.header, &self.allowed, self.max_bulk)?;
+                    self.current = Some((kind, len));
+                    // Grow as bytes arrive: a large announced length alone allocates nothing.
+                    self.payload = Vec::with_capacity(len.min(READ_CHUNK));
+                    continue;
+                }
+                let n = self
+                    .recv
+                    .read(&mut self.header[self.got..])
+                    .await
+                    .map_err(|e| TransportError::Connection(format!("reading a frame: {e}")))?;
+                if n == 0 {
+                    if self.got == 0 {
+                        return Ok(None);
+                    }
+                    return Err(TransportError::Frame(format!(
+                        "stream ended after {} of {HEADER_BYTES} header bytes (truncated frame)",
+                        self.got
+                    )));
+                }
+                self.got += n;
+                continue;
+            };
+            if self.payload.len() == len {
+                self.current = None;
+                self.got = 0;
+                let payload = std::mem::take(&mut self.payload);
+                return Ok(Some(Frame { kind, payload }));
+            }
+            let want = (len - self.payload.len()).min(READ_CHUNK);
+            if self.chunk.len() < want {
+                self.chunk.resize(want, 0);
+            }
+            let n = self
+                .recv
+                .read(&mut self.chunk[..want])
+                .await
+                .map_err(|e| TransportError::Connection(format!("reading a frame: {e}")))?;
+            if n == 0 {
+                return Err(TransportError::Frame(format!(
+                    "stream ended after {} of {len} payload bytes of a {kind:?} frame (truncated)",
+                    self.payload.len()
+                )));
+            }
+            self.payload.extend_from_slice(&self.chunk[..n]);
+        }
+    }
+}
+
+/// Reads one frame from `recv` ([`FrameReader::next`] of a reader made for it, so the
+/// same checks and errors): for a stream that carries one frame, or an await that no
+/// other future races. A loop that races the read against other events keeps a
+/// [`FrameReader`] instead.
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    recv: R,
     allowed: &[FrameType],
     max_bulk: usize,
 ) -> Result<Option<Frame>, TransportError> {
-    let mut header = [0u8; HEADER_BYTES];
-    let mut got = 0;
-    while got < HEADER_BYTES {
-        match recv.read(&mut header[got..]).await {
-            Ok(Some(n)) => got += n,
-            Ok(None) if got == 0 => return Ok(None),
-            Ok(None) => {
-                return Err(TransportError::Frame(format!(
-                    "stream ended after {got} of {HEADER_BYTES} header bytes (truncated frame)"
-                )));
-            }
-            Err(e) => return Err(TransportError::Connection(format!("reading a frame: {e}"))),
-        }
-    }
-    let (kind, len) = check_header(&header, allowed, max_bulk)?;
-    // Grow as bytes arrive: a large announced length alone allocates nothing.
-    let mut payload = Vec::with_capacity(len.min(64 * 1024));
-    let mut chunk = vec![0u8; len.min(64 * 1024)];
-    while payload.len() < len {
-        let want = (len - payload.len()).min(chunk.len());
-        match recv.read(&mut chunk[..want]).await {
-            Ok(Some(n)) => payload.extend_from_slice(&chunk[..n]),
-            Ok(None) => {
-                return Err(TransportError::Frame(format!(
-                    "stream ended after {} of {len} payload bytes of a {kind:?} frame (truncated)",
-                    payload.len()
-                )));
-            }
-            Err(e) => return Err(TransportError::Connection(format!("reading a frame: {e}"))),
-        }
-    }
-    Ok(Some(Frame { kind, payload }))
+    FrameReader::new(recv, allowed, max_bulk).next().await
 }
 
 /// Writes one frame; returns the bytes written.
@@ -244,4 +308,69 @@ pub async fn send_bulk(conn: &quinn::Connection, frame: &Frame) -> Result<usize,
     send.finish()
         .map_err(|e| TransportError::Connection(format!("finishing a stream: {e}")))?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn frames() -> Vec<Frame> {
+        vec![
+            Frame::new(FrameType::JobOver, vec![7; 32]),
+            Frame::new(FrameType::Goodbye, Vec::new()),
+            Frame::new(FrameType::Envelope, (0..300u32).map(|i| i as u8).collect()),
+        ]
+    }
+
+    /// Every cut of a stream of frames: the bytes before the cut arrive, another event
+    /// wins the select while a frame is half read (as a new stream does in the
+    /// aggregator's and the worker's connection loops), then the rest arrives. Every
+    /// frame comes out whole and in order.
+    #[tokio::test]
+    async fn a_frame_cut_anywhere_survives_a_lost_select() {
+        let frames = frames();
+        let bytes: Vec<u8> = frames.iter().flat_map(Frame::to_bytes).collect();
+        let allowed = [FrameType::JobOver, FrameType::Goodbye, FrameType::Envelope];
+        for cut in 1..bytes.len() {
+            let (mut w, r) = tokio::io::duplex(1 << 16);
+            let mut reader = FrameReader::new(r, &allowed, 0);
+            w.write_all(&bytes[..cut]).await.expect("write");
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+            tx.send(()).expect("send");
+            let mut got = Vec::new();
+            loop {
+                tokio::select! {
+                    biased;
+                    f = reader.next() => got.push(f.expect("no error").expect("a frame")),
+                    _ = rx.recv() => break,
+                }
+            }
+            w.write_all(&bytes[cut..]).await.expect("write");
+            drop(w);
+            while let Some(f) = reader.next().await.expect("no error") {
+                got.push(f);
+            }
+            assert_eq!(got, frames, "cut at byte {cut}");
+        }
+    }
+
+    /// The one-shot reader keeps its checks: a truncated header or payload is an error,
+    /// a clean end before a frame is `None`.
+    #[tokio::test]
+    async fn truncation_is_an_error_and_a_clean_end_is_none() {
+        let bytes = frames()[2].to_bytes();
+        for len in [0, 3, HEADER_BYTES, HEADER_BYTES + 10] {
+            let got = read_frame(&bytes[..len], &[FrameType::Envelope], 0).await;
+            match len {
+                0 => assert!(matches!(got, Ok(None))),
+                _ => assert!(
+                    matches!(got, Err(TransportError::Frame(_))),
+                    "{len}: {got:?}"
+                ),
+            }
+        }
+        let got = read_frame(&bytes[..], &[FrameType::JobOver], 0).await;
+        assert!(matches!(got, Err(TransportError::Frame(_))));
+    }
 }

@@ -5,7 +5,7 @@
 
 use crate::error::TransportError;
 use crate::frame::send_bulk;
-use crate::frame::{Frame, FrameType, read_frame, write_frame};
+use crate::frame::{Frame, FrameReader, FrameType, read_frame, write_frame};
 use crate::peer::{PeerSettings, Session, SessionError, SilenceWatchdog, open_session};
 use crate::tls::PeerRole;
 use crate::wire::{
@@ -179,6 +179,9 @@ impl WorkerNode {
             self.settings.tuning.idle_timeout,
             "nothing heard from the aggregator",
         );
+        // Kept across iterations: a control frame half read when a bulk stream arrives
+        // is resumed, not lost (the select below drops the losing branch's future).
+        let mut control = FrameReader::new(&mut recv, &allowed, 0);
         loop {
             tokio::select! {
                 _ = shutdown.as_mut() => {
@@ -186,7 +189,7 @@ impl WorkerNode {
                     conn.close(0u32.into(), b"worker shutting down");
                     return Ok(End::Shutdown);
                 }
-                frame = read_frame(&mut recv, &allowed, 0) => {
+                frame = control.next() => {
                     let frame = frame?.ok_or_else(|| TransportError::Connection("the aggregator closed the control stream".into()))?;
                     match frame.kind {
                         FrameType::Assign | FrameType::Directive => {

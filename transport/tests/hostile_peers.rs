@@ -923,3 +923,61 @@ async fn a_witness_that_breaks_a_gate_is_refused() {
     let ((), _) = tokio::join!(hostile, net.prove());
     net.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Frames split around new streams.
+// ---------------------------------------------------------------------------------------
+
+/// A control frame cut at every offset, with a bulk stream opened and sent between the
+/// two parts: the aggregator resumes the half-read frame instead of dropping its first
+/// bytes when the new stream wins its select (it used to read the rest as a new header:
+/// "unsupported frame version …"), answers it, and keeps the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_frame_split_around_a_new_stream_is_read_whole() {
+    let net = Net::start(b"hostile/split-frames").await;
+    let mut raw = raw_session(&net, ROGUE_CLIENT, PeerRole::Client).await;
+    let frame_len = HEADER_BYTES + 32;
+    for cut in 1..frame_len {
+        let job = [cut as u8; 32];
+        let bytes = Frame::new(FrameType::Await, job.to_vec()).to_bytes();
+        raw.send.write_all(&bytes[..cut]).await.expect("first part");
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        // A submission (garbage, refused with an outcome of id zero) in between.
+        let mut uni = raw.conn.open_uni().await.expect("bulk stream");
+        uni.write_all(&Frame::new(FrameType::Submit, vec![1, 2, 3]).to_bytes())
+            .await
+            .expect("submission");
+        uni.finish().expect("finish");
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        raw.send
+            .write_all(&bytes[cut..])
+            .await
+            .expect("second part");
+        // The answer to the Await (an unknown job), after the refusal.
+        loop {
+            let frame = timeout(
+                REACTION,
+                read_frame(
+                    &mut raw.recv,
+                    &[FrameType::Outcome, FrameType::Accepted, FrameType::Goodbye],
+                    MAX_BULK,
+                ),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("no answer to the frame cut at {cut}"))
+            .expect("a frame")
+            .expect("the stream is open");
+            assert_ne!(
+                frame.kind,
+                FrameType::Goodbye,
+                "cut at {cut}: {}",
+                String::from_utf8_lossy(&frame.payload)
+            );
+            if frame.kind == FrameType::Outcome && frame.payload[..32] == job {
+                break;
+            }
+        }
+        assert!(raw.conn.close_reason().is_none(), "cut at {cut}: closed");
+    }
+    net.stop().await;
+}

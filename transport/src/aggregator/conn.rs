@@ -5,7 +5,7 @@
 use super::driver::{ConnId, Input, Out};
 use super::prepare::Catalog;
 use crate::error::TransportError;
-use crate::frame::{Frame, FrameType, read_frame, send_bulk, write_frame};
+use crate::frame::{Frame, FrameReader, FrameType, read_frame, send_bulk, write_frame};
 use crate::peer::SilenceWatchdog;
 use crate::tls::{PeerRole, check_identity, session_binding};
 use crate::wire::{Hello, JobOutcome, Submission, job_id_from_bytes, outcome_frame};
@@ -211,9 +211,12 @@ async fn read_loop(
     // a submission or fragment stream half-sent by a peer that froze fails as soon as the
     // connection is closed.
     let _watchdog = SilenceWatchdog::start(conn, ctx.silence, "nothing heard from the peer");
+    // Kept across iterations: a control frame half read when a bulk stream arrives is
+    // resumed, not lost (the select below drops the losing branch's future).
+    let mut control = FrameReader::new(&mut recv, allowed, 0);
     loop {
         tokio::select! {
-            frame = read_frame(&mut recv, allowed, 0) => {
+            frame = control.next() => {
                 let Some(frame) = frame? else { return Ok(()) };
                 let input = match frame.kind {
                     FrameType::Envelope => Input::Envelope { id, conn: conn_id, wire: frame.payload },
