@@ -543,10 +543,23 @@ pub fn server_endpoint(
     // its previous run at once, and workers reconnect without waiting for an idle
     // timeout.
     let reset = blake3::derive_key("tutti/quic-stateless-reset/v1", &creds.key_der);
-    let endpoint_config = quinn::EndpointConfig::new(Arc::new(ring::hmac::Key::new(
+    let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(ring::hmac::Key::new(
         ring::hmac::HMAC_SHA256,
         &reset,
     )));
+    // quinn sends a stateless reset only for a packet whose connection ID its generator
+    // validates as one it could have issued; the default generator's key is random per
+    // process, so a restarted aggregator took the old connections' IDs for strangers and
+    // stayed silent. Keying the generator like the reset key makes the spec's promise
+    // true: the new process recognises its predecessor's IDs and resets them.
+    let cid_key = blake3::derive_key("tutti/quic-connection-id/v1", &creds.key_der);
+    let cid_key = u64::from_le_bytes([
+        cid_key[0], cid_key[1], cid_key[2], cid_key[3], cid_key[4], cid_key[5], cid_key[6],
+        cid_key[7],
+    ]);
+    endpoint_config.cid_generator(move || {
+        Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+    });
     let socket = std::net::UdpSocket::bind(addr).map_err(|e| bind_error(addr, e))?;
     quinn::Endpoint::new(
         endpoint_config,
