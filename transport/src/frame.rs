@@ -177,6 +177,20 @@ pub fn check_header(
 
 /// Largest read into the payload at once (and the reader's chunk buffer).
 const READ_CHUNK: usize = 64 * 1024;
+/// Time a frame may take from its first byte to its last, beyond what its length needs
+/// at [`FRAME_MIN_RATE`]: a peer that trickles a frame (a byte every 100 ms keeps QUIC's
+/// idle timer and the silence watchdog happy) is cut off instead of holding the reader
+/// and the buffer indefinitely.
+pub const FRAME_BASE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+/// The slowest delivery a frame's deadline allows for, in bytes per second (256 KiB/s: a
+/// 1 GiB bulk frame gets about 68 minutes, a control frame about 10 seconds).
+pub const FRAME_MIN_RATE: u64 = 256 * 1024;
+
+/// The time a frame of `len` payload bytes may take once its first byte has arrived.
+pub fn frame_deadline(len: usize) -> std::time::Duration {
+    FRAME_BASE_DEADLINE
+        + std::time::Duration::from_millis((len as u64).saturating_mul(1000) / FRAME_MIN_RATE)
+}
 
 /// A cancel-safe frame reader: it keeps a partly read frame (header bytes, payload so
 /// far) between calls, so that [`FrameReader::next`] can be one branch of a
@@ -185,11 +199,17 @@ const READ_CHUNK: usize = 64 * 1024;
 /// only await inside is tokio's `AsyncRead::read`, which is cancel-safe (no byte is
 /// consumed by a read that did not complete), and every state change happens after it
 /// returns. After an error the reader is not reusable: the connection is closed anyway.
+///
+/// A frame must be complete within [`frame_deadline`] of its first byte (the wait for a
+/// first byte has no deadline: an idle control stream is normal, and a dead peer is the
+/// connection's silence watchdog's business).
 #[derive(Debug)]
 pub struct FrameReader<R> {
     recv: R,
     allowed: Vec<FrameType>,
     max_bulk: usize,
+    base_deadline: std::time::Duration,
+    started: Option<tokio::time::Instant>,
     header: [u8; HEADER_BYTES],
     got: usize,
     current: Option<(FrameType, usize)>,
@@ -204,12 +224,54 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             recv,
             allowed: allowed.to_vec(),
             max_bulk,
+            base_deadline: FRAME_BASE_DEADLINE,
+            started: None,
             header: [0; HEADER_BYTES],
             got: 0,
             current: None,
             payload: Vec::new(),
             chunk: Vec::new(),
         }
+    }
+
+    /// The same reader with another base deadline (tests).
+    pub fn with_base_deadline(mut self, base: std::time::Duration) -> Self {
+        self.base_deadline = base;
+        self
+    }
+
+    /// Reads into `buf`, within the current frame's deadline if it has begun.
+    async fn read_some(&mut self, at_chunk: bool, want: usize) -> Result<usize, TransportError> {
+        let len = self.current.map_or(0, |(_, len)| len);
+        let allowed = self.base_deadline + frame_deadline(len) - FRAME_BASE_DEADLINE;
+        let buf = if at_chunk {
+            &mut self.chunk[..want]
+        } else {
+            &mut self.header[self.got..]
+        };
+        let read = self.recv.read(buf);
+        let n = match self.started {
+            None => read.await,
+            Some(start) => match tokio::time::timeout_at(start + allowed, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let what = self
+                        .current
+                        .map_or("frame header".to_string(), |(kind, len)| {
+                            format!("{kind:?} frame of {len} bytes")
+                        });
+                    return Err(TransportError::Frame(format!(
+                        "a {what} was not complete {allowed:?} after its first byte ({} payload bytes arrived): too slow",
+                        self.payload.len()
+                    )));
+                }
+            },
+        };
+        let n = n.map_err(|e| TransportError::Connection(format!("reading a frame: {e}")))?;
+        if n > 0 && self.started.is_none() {
+            self.started = Some(tokio::time::Instant::now());
+        }
+        Ok(n)
     }
 
     /// The next frame: `Ok(None)` when the stream ended cleanly before a new frame
@@ -224,11 +286,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     self.payload = Vec::with_capacity(len.min(READ_CHUNK));
                     continue;
                 }
-                let n = self
-                    .recv
-                    .read(&mut self.header[self.got..])
-                    .await
-                    .map_err(|e| TransportError::Connection(format!("reading a frame: {e}")))?;
+                let n = self.read_some(false, 0).await?;
                 if n == 0 {
                     if self.got == 0 {
                         return Ok(None);
@@ -244,6 +302,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if self.payload.len() == len {
                 self.current = None;
                 self.got = 0;
+                self.started = None;
                 let payload = std::mem::take(&mut self.payload);
                 return Ok(Some(Frame { kind, payload }));
             }
@@ -251,11 +310,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if self.chunk.len() < want {
                 self.chunk.resize(want, 0);
             }
-            let n = self
-                .recv
-                .read(&mut self.chunk[..want])
-                .await
-                .map_err(|e| TransportError::Connection(format!("reading a frame: {e}")))?;
+            let n = self.read_some(true, want).await?;
             if n == 0 {
                 return Err(TransportError::Frame(format!(
                     "stream ended after {} of {len} payload bytes of a {kind:?} frame (truncated)",
@@ -353,6 +408,54 @@ mod tests {
             }
             assert_eq!(got, frames, "cut at byte {cut}");
         }
+    }
+
+    /// A frame must be complete within its deadline from its first byte; waiting for a
+    /// first byte has none.
+    #[tokio::test]
+    async fn a_trickled_frame_is_cut_off_and_an_idle_stream_is_not() {
+        use std::time::Duration;
+        let bytes = frames()[2].to_bytes();
+        let allowed = [FrameType::Envelope];
+        let base = Duration::from_millis(200);
+        // Idle for longer than the deadline, then a whole frame: fine.
+        let (mut w, r) = tokio::io::duplex(1 << 16);
+        let mut reader = FrameReader::new(r, &allowed, 0).with_base_deadline(base);
+        let writer = async {
+            tokio::time::sleep(3 * base).await;
+            w.write_all(&bytes).await.expect("write");
+            w
+        };
+        let (got, _w) = tokio::join!(reader.next(), writer);
+        assert_eq!(got.expect("no error"), Some(frames()[2].clone()));
+        // Three header bytes, then nothing: cut off after the deadline.
+        let (mut w, r) = tokio::io::duplex(1 << 16);
+        let mut reader = FrameReader::new(r, &allowed, 0).with_base_deadline(base);
+        w.write_all(&bytes[..3]).await.expect("write");
+        let got = reader.next().await;
+        assert!(
+            matches!(&got, Err(TransportError::Frame(why)) if why.contains("too slow")),
+            "{got:?}"
+        );
+        // A payload trickled byte by byte past the deadline: cut off too.
+        let (mut w, r) = tokio::io::duplex(1 << 16);
+        let mut reader = FrameReader::new(r, &allowed, 0).with_base_deadline(base);
+        let trickle = async {
+            for b in &bytes {
+                if w.write_all(&[*b]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let got = tokio::select! {
+            got = reader.next() => got,
+            () = trickle => panic!("the whole frame trickled in before the deadline"),
+        };
+        assert!(
+            matches!(&got, Err(TransportError::Frame(why)) if why.contains("Envelope frame of 300 bytes")),
+            "{got:?}"
+        );
     }
 
     /// The one-shot reader keeps its checks: a truncated header or payload is an error,
