@@ -483,6 +483,21 @@ impl Default for QuicTuning {
 
 /// Concurrent bidirectional streams a peer may open.
 const MAX_BIDI_STREAMS: u32 = 4;
+/// Bytes a peer may have in flight towards the aggregator, over all its streams, before
+/// it has said a hello that verified (QUIC's connection-level flow control). A hello is
+/// 2.4 KB; this keeps what an unauthenticated peer can make the aggregator hold to a few
+/// tens of KiB instead of a stream window per stream it may open.
+pub const PRE_AUTH_RECEIVE_WINDOW: u32 = 64 * 1024;
+
+/// Lifts the limits an aggregator's connection starts with ([`server_endpoint`]: the
+/// control stream only, [`PRE_AUTH_RECEIVE_WINDOW`] bytes in flight) once its peer has
+/// authenticated: `tuning.max_uni_streams` unidirectional and 4 bidirectional streams,
+/// and quinn's default connection window (per-stream windows bound each stream).
+pub fn open_after_authentication(conn: &quinn::Connection, tuning: &QuicTuning) {
+    conn.set_max_concurrent_uni_streams(quinn::VarInt::from_u32(tuning.max_uni_streams));
+    conn.set_max_concurrent_bi_streams(quinn::VarInt::from_u32(MAX_BIDI_STREAMS));
+    conn.set_receive_window(quinn::VarInt::MAX);
+}
 
 /// The quinn transport configuration for `tuning`.
 fn transport_config(tuning: &QuicTuning) -> Result<quinn::TransportConfig, TransportError> {
@@ -510,9 +525,11 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> TransportError {
 }
 
 /// A server endpoint bound to `addr` with the aggregator's credentials, ALPN, TLS 1.3
-/// only, the tuning applied (transport config: max_idle_timeout, keep_alive_interval,
-/// max_concurrent_uni_streams, max_concurrent_bidi_streams 4). Clients present no
-/// certificate; they authenticate afterwards with [`prove_identity`].
+/// only, the tuning applied (transport config: max_idle_timeout, keep_alive_interval),
+/// and the limits of an unauthenticated peer (one bidirectional stream, no
+/// unidirectional one, [`PRE_AUTH_RECEIVE_WINDOW`] bytes in flight), lifted per
+/// connection by [`open_after_authentication`]. Clients present no certificate; they
+/// authenticate afterwards with [`prove_identity`].
 ///
 /// Must be called inside a tokio runtime.
 pub fn server_endpoint(
@@ -537,7 +554,14 @@ pub fn server_endpoint(
     let quic = QuicServerConfig::try_from(Arc::new(tls))
         .map_err(|e| TransportError::Tls(format!("TLS configuration unusable for QUIC: {e}")))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(quic));
-    config.transport_config(Arc::new(transport_config(tuning)?));
+    // Before authentication a peer gets its control stream and nothing else, and little
+    // flow-control credit; `open_after_authentication` lifts both.
+    let mut transport = transport_config(tuning)?;
+    transport
+        .max_concurrent_uni_streams(quinn::VarInt::from_u32(0))
+        .max_concurrent_bidi_streams(quinn::VarInt::from_u32(1))
+        .receive_window(quinn::VarInt::from_u32(PRE_AUTH_RECEIVE_WINDOW));
+    config.transport_config(Arc::new(transport));
     // The stateless-reset key is derived from the aggregator's private key, not drawn at
     // random: an aggregator restarted after a crash can then reset the connections of
     // its previous run at once, and workers reconnect without waiting for an idle

@@ -981,3 +981,91 @@ async fn a_control_frame_split_around_a_new_stream_is_read_whole() {
     }
     net.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Before authentication.
+// ---------------------------------------------------------------------------------------
+
+/// A peer that completed the QUIC handshake but has not said a hello that verified gets
+/// its control stream and nothing else: no bulk stream, no second bidirectional stream
+/// (each would be another stream window of buffered bytes); after a hello, bulk streams
+/// open. (The connection-level window of `tls::PRE_AUTH_RECEIVE_WINDOW` bounds what a
+/// QUIC stack that leaves gaps in a stream could make the aggregator buffer; quinn sends
+/// in order, so this test cannot exercise it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_its_hello_a_peer_gets_its_control_stream_only() {
+    let net = Net::start(b"hostile/pre-auth").await;
+    let (_ep, conn) = raw_connect(&net).await;
+    let (mut send, _recv) = conn.open_bi().await.expect("control stream");
+    // Part of a hello header: the aggregator waits for the rest.
+    send.write_all(&header(FrameType::Hello, 100)[..4])
+        .await
+        .expect("partial header");
+    let second = timeout(Duration::from_millis(300), conn.open_uni()).await;
+    assert!(second.is_err(), "a bulk stream was opened before any hello");
+    let third = timeout(Duration::from_millis(300), async {
+        let (mut s, _r) = conn.open_bi().await.expect("bidi");
+        // A bidirectional stream exists for the peer only once data is sent on it.
+        s.write_all(&[0u8; 16]).await
+    })
+    .await;
+    assert!(
+        matches!(third, Err(_) | Ok(Err(_))),
+        "a second bidirectional stream was opened before any hello"
+    );
+    assert!(
+        conn.close_reason().is_none(),
+        "the connection is still open"
+    );
+
+    // A peer after a proper hello opens bulk streams at once.
+    let raw = raw_session(&net, ROGUE_CLIENT, PeerRole::Client).await;
+    let opened = timeout(REACTION, raw.conn.open_uni()).await;
+    assert!(
+        matches!(opened, Ok(Ok(_))),
+        "no bulk stream after the welcome"
+    );
+    net.stop().await;
+}
+
+/// Connections that complete the handshake and say nothing are capped per address: the
+/// next one is refused, and a slot frees when one of them goes away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_capped_per_address() {
+    let net = Net::start(b"hostile/silent-cap").await;
+    let endpoint =
+        tls::client_endpoint(net.addr, net.creds.fingerprint(), &tuning()).expect("endpoint");
+    let connect = || async {
+        endpoint
+            .connect(net.addr, SERVER_NAME)
+            .expect("connect")
+            .await
+    };
+    let mut silent = Vec::new();
+    for k in 0..tutti_transport::aggregator::MAX_UNAUTHENTICATED_PER_ADDRESS {
+        silent.push(
+            connect()
+                .await
+                .unwrap_or_else(|e| panic!("silent connection {k} refused: {e}")),
+        );
+    }
+    let refused = connect().await;
+    assert!(
+        matches!(refused, Err(quinn::ConnectionError::ConnectionClosed(_))),
+        "one more silent connection was accepted: {refused:?}"
+    );
+    // One of them leaves; the aggregator notices and a new peer gets in.
+    silent.pop().expect("one").close(0u32.into(), b"bye");
+    timeout(REACTION, async {
+        loop {
+            if let Ok(c) = connect().await {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a slot freed");
+    drop(silent);
+    net.stop().await;
+}

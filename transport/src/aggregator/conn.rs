@@ -7,11 +7,14 @@ use super::prepare::Catalog;
 use crate::error::TransportError;
 use crate::frame::{Frame, FrameReader, FrameType, read_frame, send_bulk, write_frame};
 use crate::peer::SilenceWatchdog;
-use crate::tls::{PeerRole, check_identity, session_binding};
+use crate::tls::{
+    PeerRole, QuicTuning, check_identity, open_after_authentication, session_binding,
+};
 use crate::wire::{Hello, JobOutcome, Submission, job_id_from_bytes, outcome_frame};
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -33,6 +36,65 @@ pub struct ConnContext {
     /// A peer heard nothing from for this long is disconnected (QUIC's own idle timeout
     /// can stretch far beyond the configured one).
     pub silence: Duration,
+    /// The QUIC tuning, whose stream limits an authenticated peer gets.
+    pub tuning: QuicTuning,
+    /// Connections not yet authenticated.
+    pub unauthenticated: Arc<Unauthenticated>,
+}
+
+/// Connections accepted at most, in total, before their peers have authenticated.
+pub const MAX_UNAUTHENTICATED: usize = 256;
+/// The same, per remote IP address (workers on one host connect together at start).
+pub const MAX_UNAUTHENTICATED_PER_ADDRESS: usize = 32;
+
+/// Counts the connections whose peers have not yet authenticated, in total and per IP
+/// address, so that a peer that completes QUIC handshakes and says nothing can hold only
+/// a bounded number of them (each holds at most the pre-authentication window).
+#[derive(Debug, Default)]
+pub struct Unauthenticated {
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One counted connection; uncounted when dropped.
+pub struct Pending {
+    owner: Arc<Unauthenticated>,
+    address: IpAddr,
+}
+
+impl Unauthenticated {
+    /// Counts a connection from `address`, or `None` when a cap is reached.
+    pub fn admit(self: &Arc<Self>, address: IpAddr) -> Option<Pending> {
+        let mut map = self.by_address.lock().ok()?;
+        let total: usize = map.values().sum();
+        let here = map.get(&address).copied().unwrap_or(0);
+        if total >= MAX_UNAUTHENTICATED || here >= MAX_UNAUTHENTICATED_PER_ADDRESS {
+            return None;
+        }
+        map.insert(address, here + 1);
+        Some(Pending {
+            owner: self.clone(),
+            address,
+        })
+    }
+
+    /// Connections counted now.
+    #[cfg(test)]
+    fn count(&self) -> usize {
+        self.by_address.lock().map_or(0, |m| m.values().sum())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.owner.by_address.lock()
+            && let Some(n) = map.get_mut(&self.address)
+        {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
 }
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
@@ -41,6 +103,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serves one incoming connection to its end.
 pub async fn serve(incoming: quinn::Incoming, ctx: Arc<ConnContext>) {
     let remote = incoming.remote_address();
+    let Some(pending) = ctx.unauthenticated.admit(remote.ip()) else {
+        tracing::debug!(%remote, "refused a connection: too many unauthenticated connections");
+        incoming.refuse();
+        return;
+    };
     let conn = match incoming.await {
         Ok(c) => c,
         Err(e) => {
@@ -48,7 +115,9 @@ pub async fn serve(incoming: quinn::Incoming, ctx: Arc<ConnContext>) {
             return;
         }
     };
-    let (role, id, held, send, recv) = match authenticate(&conn, &ctx).await {
+    let authenticated = authenticate(&conn, &ctx).await;
+    drop(pending);
+    let (role, id, held, send, recv) = match authenticated {
         Ok(x) => x,
         Err(e) => {
             tracing::warn!(%remote, "rejected a connection: {e}");
@@ -156,6 +225,8 @@ async fn authenticate(
         tokio::time::sleep(Duration::from_millis(100)).await;
         return Err(TransportError::Auth(why));
     }
+    // Only now may the peer open its bulk streams and send more than a hello's worth.
+    open_after_authentication(conn, &ctx.tuning);
     write_frame(&mut send, &Frame::new(FrameType::Welcome, Vec::new())).await?;
     Ok((hello.role, hello.id, hello.held, send, recv))
 }
@@ -282,5 +353,36 @@ async fn admit(
             )));
         }
         Err(e) => tracing::warn!("admitting a job panicked: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthenticated_connections_are_capped_per_address_and_in_total() {
+        let u = Arc::new(Unauthenticated::default());
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let mut held: Vec<Pending> = (0..MAX_UNAUTHENTICATED_PER_ADDRESS)
+            .map(|_| u.admit(a).expect("under the per-address cap"))
+            .collect();
+        assert!(u.admit(a).is_none(), "the per-address cap");
+        held.pop();
+        assert!(u.admit(a).is_some(), "a slot freed by a drop");
+        let mut others = Vec::new();
+        let mut k = 0u32;
+        while u.count() < MAX_UNAUTHENTICATED {
+            let ip = IpAddr::from([10, 1, (k >> 8) as u8, k as u8]);
+            others.push(u.admit(ip).expect("under the total cap"));
+            k += 1;
+        }
+        assert!(
+            u.admit("10.9.9.9".parse().expect("ip")).is_none(),
+            "the total cap"
+        );
+        drop(others);
+        drop(held);
+        assert_eq!(u.count(), 0);
     }
 }

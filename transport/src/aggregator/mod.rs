@@ -10,6 +10,7 @@ mod conn;
 mod driver;
 pub mod prepare;
 
+pub use conn::{MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS};
 pub use driver::hex;
 
 use crate::error::TransportError;
@@ -117,6 +118,8 @@ async fn serve(
         catalog: driver.catalog(),
         inputs: tx,
         silence: settings.tuning.idle_timeout,
+        tuning: settings.tuning.clone(),
+        unauthenticated: Arc::new(conn::Unauthenticated::default()),
     });
     let accept = {
         let endpoint = endpoint.clone();
