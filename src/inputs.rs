@@ -112,16 +112,20 @@ pub fn ensure_srs_fits(srs: &dyn RowSource, shape: Shape, what: &str) -> Result<
     Ok(())
 }
 
-/// Reads a file whole, naming it in the error.
+/// Reads a file whole (up to 4 GiB), naming it in the error.
 pub fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    read_file_up_to(path, what, MAX_INPUT_FILE)
+}
+
+/// Reads a file whole if it has at most `max` bytes, naming it in the error.
+pub fn read_file_up_to(path: &Path, what: &str, max: u64) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?
         .len();
     anyhow::ensure!(
-        len <= MAX_INPUT_FILE,
-        "{what} {} is {len} bytes, more than the {} this command reads",
-        path.display(),
-        MAX_INPUT_FILE
+        len <= max,
+        "{what} {} is {len} bytes, more than the {max} this command reads",
+        path.display()
     );
     std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }

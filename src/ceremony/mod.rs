@@ -6,7 +6,7 @@
 
 mod published;
 
-use crate::inputs::read_file;
+use crate::inputs::{read_file, read_file_up_to};
 use crate::trust::{parse_hex32, to_hex};
 use anyhow::{Context, Result};
 use ark_ec::{CurveGroup, VariableBaseMSM};
@@ -177,15 +177,7 @@ const MAX_STATE_FILE: u64 = 64 << 30;
 
 /// Reads a ceremony state file (up to [`MAX_STATE_FILE`] bytes).
 fn read_state(path: &Path) -> Result<Vec<u8>> {
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("cannot read ceremony state {}", path.display()))?
-        .len();
-    anyhow::ensure!(
-        len <= MAX_STATE_FILE,
-        "ceremony state {} is {len} bytes, more than the {MAX_STATE_FILE} this command reads",
-        path.display()
-    );
-    std::fs::read(path).with_context(|| format!("cannot read ceremony state {}", path.display()))
+    read_file_up_to(path, "ceremony state", MAX_STATE_FILE)
 }
 
 fn load(path: &Path, s: &mut Summary) -> Result<CeremonyState> {
