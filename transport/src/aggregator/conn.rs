@@ -3,6 +3,7 @@
 //! touches nothing else.
 
 use super::driver::{ConnId, Input, Out};
+use super::log_limit::{LogLimit, warn_limited};
 use super::prepare::Catalog;
 use crate::error::TransportError;
 use crate::frame::{Frame, FrameReader, FrameType, read_frame, send_bulk, write_frame};
@@ -40,6 +41,10 @@ pub struct ConnContext {
     pub tuning: QuicTuning,
     /// Connections not yet authenticated.
     pub unauthenticated: Arc<Unauthenticated>,
+    /// Limits the warnings of failed handshakes (anyone can cause them at will).
+    pub log_handshake: LogLimit,
+    /// Limits the warnings of failed authentications.
+    pub log_auth: LogLimit,
 }
 
 /// Connections accepted at most, in total, before their peers have authenticated.
@@ -111,7 +116,7 @@ pub async fn serve(incoming: quinn::Incoming, ctx: Arc<ConnContext>) {
     let conn = match incoming.await {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(%remote, "rejected a connection: handshake failed: {e}");
+            warn_limited!(ctx.log_handshake, "handshake failed", %remote, "rejected a connection: handshake failed: {e}");
             return;
         }
     };
@@ -120,7 +125,7 @@ pub async fn serve(incoming: quinn::Incoming, ctx: Arc<ConnContext>) {
     let (role, id, held, send, recv) = match authenticated {
         Ok(x) => x,
         Err(e) => {
-            tracing::warn!(%remote, "rejected a connection: {e}");
+            warn_limited!(ctx.log_auth, "authentication failed", %remote, "rejected a connection: {e}");
             conn.close(1u32.into(), e.to_string().as_bytes());
             return;
         }

@@ -8,6 +8,7 @@
 
 mod conn;
 mod driver;
+mod log_limit;
 pub mod prepare;
 
 pub use conn::{MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS};
@@ -120,6 +121,8 @@ async fn serve(
         silence: settings.tuning.idle_timeout,
         tuning: settings.tuning.clone(),
         unauthenticated: Arc::new(conn::Unauthenticated::default()),
+        log_handshake: log_limit::LogLimit::default(),
+        log_auth: log_limit::LogLimit::default(),
     });
     let accept = {
         let endpoint = endpoint.clone();
