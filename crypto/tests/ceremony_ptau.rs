@@ -10,10 +10,11 @@ use tutti_crypto::ceremony::{
     verify_ceremony, verify_ceremony_from_ptau, verify_contribution, verify_transcript,
     verify_transcript_from_ptau,
 };
-use tutti_crypto::srs::{
-    InMemorySrs, RowSource, check_aggregator_part, check_row, row_len, secrets_from_seed,
-};
+use tutti_crypto::srs::{RowSource, check_aggregator_part, check_row, row_len, secrets_from_seed};
 use tutti_crypto::{Fr, G1Affine, G2Affine};
+
+mod common;
+use common::assert_is_the_seeded_srs;
 
 const M: usize = 4;
 const T: usize = 16;
@@ -249,21 +250,7 @@ fn known_tau_ptau_gives_the_trapdoor_srs() {
         .contribute_with(Fr::from(1u64), Fr::from(3u64), &mut rng(3))
         .unwrap();
     verify_contribution(&s1, &s2, &mut rng(4)).unwrap();
-    let got = s2.to_srs().unwrap();
-    let want = InMemorySrs::insecure_from_seed(M, T, seed).unwrap();
-    let (ga, wa) = (
-        got.aggregator_part().unwrap(),
-        want.aggregator_part().unwrap(),
-    );
-    assert_eq!(ga.g2, wa.g2);
-    assert_eq!(ga.y_powers, wa.y_powers);
-    assert_eq!(ga.lagrange_y, wa.lagrange_y);
-    for i in 0..M {
-        assert_eq!(
-            got.row(i, row_len(T)).unwrap().bases,
-            want.row(i, row_len(T)).unwrap().bases
-        );
-    }
+    assert_is_the_seeded_srs(&s2.to_srs().unwrap(), seed, M, T);
 }
 
 #[test]
