@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tutti_crypto::ceremony::{CeremonyState, Progress, verify_ceremony, verify_ceremony_from_ptau};
-use tutti_crypto::srs::{RowSource, SrsFile};
+use tutti_crypto::srs::RowSource;
 use tutti_crypto::{Fr, G1Projective};
 
 /// `tutti ceremony …`.
@@ -354,13 +354,7 @@ fn verify(
         verify_steps(dir, &state, ptau_bytes.as_deref(), r.json)?;
     }
     if let Some(path) = srs {
-        check_srs(&state, path, r.json)?;
-        s.srs_id = Some(to_hex(
-            &SrsFile::open(path)?
-                .aggregator_part()?
-                .g2
-                .srs_id(state.shards),
-        ));
+        s.srs_id = Some(to_hex(&check_srs(&state, path, r.json)?));
     }
     if printed_json(&mut s, &state, r)? {
         return Ok(());

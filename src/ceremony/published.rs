@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use rand::rngs::OsRng;
 use std::path::{Path, PathBuf};
 use tutti_crypto::ceremony::{CeremonyState, verify_ceremony, verify_contribution};
+use tutti_crypto::srs::RowSource;
 
 /// Checks each state in `dir` against its predecessor, and that they are the final
 /// state's chain: one state per record count 0..=N, each with the final's records.
@@ -81,11 +82,13 @@ pub(super) fn verify_steps(
     Ok(())
 }
 
-/// Checks that the SRS file at `path` is exactly the one `finalize` writes from `state`.
-pub(super) fn check_srs(state: &CeremonyState, path: &Path, json: bool) -> Result<()> {
+/// Checks that the SRS file at `path` is exactly the one `finalize` writes from `state`;
+/// returns its SRS id.
+pub(super) fn check_srs(state: &CeremonyState, path: &Path, json: bool) -> Result<[u8; 32]> {
     let dir = tempfile::tempdir()?;
     let mine = dir.path().join("srs.bin");
-    with_bar(json, |p| state.to_srs_with_progress(p))?.write_file(&mine)?;
+    let srs = with_bar(json, |p| state.to_srs_with_progress(p))?;
+    srs.write_file(&mine)?;
     let theirs = read_file(path, "SRS file")?;
     if blake3::hash(&theirs) != blake3::hash(&std::fs::read(&mine)?) {
         bail!(
@@ -93,5 +96,5 @@ pub(super) fn check_srs(state: &CeremonyState, path: &Path, json: bool) -> Resul
             path.display()
         );
     }
-    Ok(())
+    Ok(srs.aggregator_part()?.g2.srs_id(state.shards))
 }
