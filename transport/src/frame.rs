@@ -188,8 +188,12 @@ pub const FRAME_MIN_RATE: u64 = 256 * 1024;
 
 /// The time a frame of `len` payload bytes may take once its first byte has arrived.
 pub fn frame_deadline(len: usize) -> std::time::Duration {
-    FRAME_BASE_DEADLINE
-        + std::time::Duration::from_millis((len as u64).saturating_mul(1000) / FRAME_MIN_RATE)
+    FRAME_BASE_DEADLINE + transfer_time(len)
+}
+
+/// `len` bytes at [`FRAME_MIN_RATE`].
+fn transfer_time(len: usize) -> std::time::Duration {
+    std::time::Duration::from_millis((len as u64).saturating_mul(1000) / FRAME_MIN_RATE)
 }
 
 /// A cancel-safe frame reader: it keeps a partly read frame (header bytes, payload so
@@ -243,7 +247,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// Reads into `buf`, within the current frame's deadline if it has begun.
     async fn read_some(&mut self, at_chunk: bool, want: usize) -> Result<usize, TransportError> {
         let len = self.current.map_or(0, |(_, len)| len);
-        let allowed = self.base_deadline + frame_deadline(len) - FRAME_BASE_DEADLINE;
+        let allowed = self.base_deadline + transfer_time(len);
         let buf = if at_chunk {
             &mut self.chunk[..want]
         } else {
