@@ -25,6 +25,17 @@ pub fn derive_scalars(key: &[u8; 32], context: &[u8], n: usize) -> Vec<Fr> {
         .collect()
 }
 
+/// Powers `1, s, s², …` (n of them).
+pub fn powers_of(s: Fr, n: usize) -> Vec<Fr> {
+    let mut v = Vec::with_capacity(n);
+    let mut acc = Fr::from(1u64);
+    for _ in 0..n {
+        v.push(acc);
+        acc *= s;
+    }
+    v
+}
+
 /// Derives a 32-byte subkey from `key` for the purpose named by `context`.
 pub fn derive_key(key: &[u8; 32], context: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new_keyed(key);

@@ -115,16 +115,7 @@ pub fn local_identity_holds_at(
     g == k.zx * hx
 }
 
-/// Powers `1, s, s², …` (n of them).
-pub fn powers_of(s: Fr, n: usize) -> Vec<Fr> {
-    let mut v = Vec::with_capacity(n);
-    let mut acc = Fr::one();
-    for _ in 0..n {
-        v.push(acc);
-        acc *= s;
-    }
-    v
-}
+pub use tutti_crypto::scalars::powers_of;
 
 /// The commitments of the polynomials opened at x, in the order of
 /// [`crate::messages::OPENED_AT_X`]: wires, fixed (selectors then labels), z, quotient

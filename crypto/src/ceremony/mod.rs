@@ -97,6 +97,7 @@ pub use ptau::{
 };
 pub use verify::{check_structure, verify_ceremony, verify_contribution, verify_transcript};
 
+use crate::scalars::powers_of;
 use crate::srs::{MAX_SHARD_GATES, MAX_SHARDS, row_len, y_len};
 use crate::{Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
@@ -186,17 +187,6 @@ pub(crate) fn check_sizes(shards: usize, shard_gates: usize) -> Result<(), Cerem
         });
     }
     Ok(())
-}
-
-/// `1, x, x², …` (n values).
-pub(crate) fn powers(x: Fr, n: usize) -> Vec<Fr> {
-    let mut out = Vec::with_capacity(n);
-    let mut acc = Fr::one();
-    for _ in 0..n {
-        out.push(acc);
-        acc *= x;
-    }
-    out
 }
 
 fn shape(what: &'static str, expected: usize, found: usize) -> Result<(), CeremonyError> {
@@ -330,8 +320,8 @@ impl CeremonyState {
     ) -> Result<CeremonyState, CeremonyError> {
         self.check_shape()?;
         let m = self.shards;
-        let xs = powers(r, self.x_len());
-        let ys = powers(s, y_len(m));
+        let xs = powers_of(r, self.x_len());
+        let ys = powers_of(s, y_len(m));
         let total = self.grid.len() as u64;
         let mut grid = Vec::with_capacity(self.grid.len());
         for (n, chunk) in self.grid.chunks(SCALE_CHUNK).enumerate() {

@@ -5,6 +5,7 @@
 use super::{
     CeremonyError, CeremonyState, Contribution, PointLocation, Progress, Trapdoor, beacon_secrets,
 };
+use crate::scalars::powers_of;
 use crate::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
@@ -133,8 +134,8 @@ pub fn check_structure<R: Rng + CryptoRng + ?Sized>(
         }
     };
     let (alpha, beta) = (draw(rng), draw(rng));
-    let a = super::powers(alpha, l);
-    let b = super::powers(beta, m);
+    let a = powers_of(alpha, l);
+    let b = powers_of(beta, m);
     let weights: Vec<Fr> = (0..l * m)
         .into_par_iter()
         .map(|k| a[k / m] * b[k % m])
