@@ -10,11 +10,11 @@ use tutti_crypto::ceremony::{
     CeremonyError, CeremonyState, Contribution, PointLocation, QUIET, Trapdoor, beacon_secrets,
     verify_ceremony, verify_contribution, verify_transcript,
 };
-use tutti_crypto::srs::{RowSource, check_aggregator_part, check_row, row_len, secrets_from_seed};
+use tutti_crypto::srs::{RowSource, row_len, secrets_from_seed};
 use tutti_crypto::{Fr, G1Affine};
 
 mod common;
-use common::assert_is_the_seeded_srs;
+use common::{assert_is_the_seeded_srs, assert_well_formed_srs};
 
 const M: usize = 4;
 const T: usize = 16;
@@ -120,18 +120,7 @@ fn random_contributions_verify_and_give_a_well_formed_srs() {
     verify_transcript(&[s0.clone(), s1.clone(), s2.clone()], &mut rng(5)).unwrap();
     // Out of order: s2 is not s0 plus one contribution.
     assert!(verify_contribution(&s0, &s2, &mut rng(5)).is_err());
-    let srs = s2.to_srs().unwrap();
-    let agg = srs.aggregator_part().unwrap();
-    agg.g2.validate().unwrap();
-    check_aggregator_part(&agg).unwrap();
-    for i in 0..M {
-        check_row(
-            &srs.row(i, row_len(T)).unwrap(),
-            &agg.lagrange_y[i],
-            &agg.g2,
-        )
-        .unwrap();
-    }
+    assert_well_formed_srs(&s2.to_srs().unwrap(), M, T);
     // τ_Y an M-th root of unity: a valid contribution, but no usable SRS.
     let omega = ark_poly::EvaluationDomain::group_gen(&tutti_crypto::domain::domain(M).unwrap());
     let (root, _) = s0

@@ -17,14 +17,22 @@ pub fn assert_is_the_seeded_srs(got: &InMemorySrs, seed: &[u8], m: usize, t: usi
     assert_eq!(ga.header.shards, m);
     assert_eq!(ga.header.shard_gates, t);
     assert!(!ga.header.insecure);
-    check_aggregator_part(&ga).expect("aggregator part well formed");
     for i in 0..m {
         let row = got.row(i, row_len(t)).expect("row");
-        assert_eq!(
-            row.bases,
-            want.row(i, row_len(t)).expect("row").bases,
-            "row {i}"
-        );
-        check_row(&row, &ga.lagrange_y[i], &ga.g2).expect("row well formed");
+        let expected = want.row(i, row_len(t)).expect("row");
+        assert_eq!(row.bases, expected.bases, "row {i}");
+    }
+    assert_well_formed_srs(got, m, t);
+}
+
+/// Asserts that `srs` passes the structure checks a loader applies: its G2 part, its
+/// aggregator part and every row.
+pub fn assert_well_formed_srs(srs: &InMemorySrs, m: usize, t: usize) {
+    let agg = srs.aggregator_part().expect("aggregator part");
+    agg.g2.validate().expect("G2 part well formed");
+    check_aggregator_part(&agg).expect("aggregator part well formed");
+    for i in 0..m {
+        let row = srs.row(i, row_len(t)).expect("row");
+        check_row(&row, &agg.lagrange_y[i], &agg.g2).expect("row well formed");
     }
 }
