@@ -61,7 +61,7 @@ fn setup_prove_verify_and_tamper() {
     assert_eq!(json["verified"], true);
     assert_eq!(json["shards"], 4);
     assert_eq!(json["shard_gates"], 32);
-    assert_eq!(json["proof_bytes"], 993);
+    assert_eq!(json["proof_bytes"], 673);
     for key in [
         "prove_ms",
         "worker_ms_max",
@@ -365,7 +365,7 @@ fn bench_prints_every_key() {
             "{key} missing or zero in {json}"
         );
     }
-    assert_eq!(json["proof_bytes"], 993);
+    assert_eq!(json["proof_bytes"], 673);
     // Signing adds the envelopes: the robust path carries more than the bare messages.
     let bare = json["bytes_per_worker"].as_u64().unwrap_or(0);
     let signed = json["bytes_per_worker_signed"].as_u64().unwrap_or(0);

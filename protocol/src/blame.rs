@@ -22,7 +22,7 @@ use tutti_crypto::identity::WorkerId;
 use tutti_crypto::kzg::check_share;
 
 /// Format version of encoded certificates.
-pub const CERTIFICATE_VERSION: u8 = 2;
+pub const CERTIFICATE_VERSION: u8 = 3;
 
 /// The rule a worker broke, with the evidence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -305,8 +305,8 @@ impl BlameCertificate {
                 }
                 let ch = shard_challenges(&challenges[..3])
                     .ok_or_else(|| invalid("the challenges are of the wrong kinds"))?;
-                let AggregatorMessage::BatchingChallenge { nu } = challenges[3] else {
-                    return Err(invalid("the fourth challenge is not ν"));
+                let AggregatorMessage::OpeningWeights(weights) = challenges[3] else {
+                    return Err(invalid("the fourth challenge is not the opening weights"));
                 };
                 let decoded: Vec<WorkerMessage> = messages
                     .iter()
@@ -340,7 +340,7 @@ impl BlameCertificate {
                     quotient: *quotient,
                 };
                 let claims =
-                    checks::share_claims(vk, shard, &c, at_x, *z_shift, ch.x, nu, (*pa, *pb));
+                    checks::share_claims(vk, shard, &c, at_x, *z_shift, ch.x, &weights, (*pa, *pb));
                 if claims.iter().all(|cl| check_share(cl, &vk.g2)) {
                     return Err(invalid("the openings are correct"));
                 }

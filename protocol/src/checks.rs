@@ -4,6 +4,7 @@
 
 use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::keys::{FIXED_POLYS, VerifyingKey};
+use crate::linearise::OpeningWeights;
 use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, Z_INDEX};
 use crate::verifier::quotient_stride;
 use ark_ec::{CurveGroup, VariableBaseMSM};
@@ -145,8 +146,9 @@ pub struct ShardCommitments {
     pub quotient: [G1Affine; QUOTIENT_PIECES],
 }
 
-/// Check 3: the two share claims of one shard's round-5 openings — the ν-combination of
-/// every polynomial at x, and z at ω_X·x — against its commitments and evaluations.
+/// Check 3: the two share claims of one shard's round-5 openings — the combination of
+/// every polynomial at x with the weights it was sent ([`OpeningWeights::expand`]), and z
+/// at ω_X·x — against its commitments and evaluations.
 #[allow(clippy::too_many_arguments)]
 pub fn share_claims(
     vk: &VerifyingKey,
@@ -155,10 +157,10 @@ pub fn share_claims(
     at_x: &[Fr; OPENED_AT_X],
     z_shift: Fr,
     x: Fr,
-    nu: Fr,
+    weights: &OpeningWeights,
     openings: (G1Affine, G1Affine),
 ) -> [ShareClaim; 2] {
-    let powers = powers_of(nu, OPENED_AT_X);
+    let powers = weights.expand(vk.shape.shard_gates, x);
     let fixed: &[G1Affine; FIXED_POLYS] = &vk.shard_fixed[shard];
     let bases = opened_commitments(&c.wires, fixed, &c.z, &c.quotient);
     let commitment = G1Projective::msm_unchecked(&bases, &powers).into_affine();

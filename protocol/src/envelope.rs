@@ -19,7 +19,7 @@ use tutti_crypto::identity::{SIGNATURE_BYTES, WorkerId, WorkerIdentity, verify_s
 use tutti_crypto::transcript::keccak256;
 
 /// Version of the signed-message format.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Largest payload accepted (round 4 is the largest message, 513 bytes).
 pub const MAX_PAYLOAD: usize = 1024;
 

@@ -8,7 +8,7 @@ use tutti_crypto::transcript::Transcript;
 use tutti_crypto::{Fr, G1Affine};
 
 /// Domain separator of the tutti Plonk transcript.
-pub const DOMAIN: &[u8] = b"tutti/plonk/v1";
+pub const DOMAIN: &[u8] = b"tutti/plonk/v2";
 
 /// Starts the transcript: verifying-key digest and public inputs.
 pub fn start(vk: &VerifyingKey, public_inputs: &[Fr]) -> Transcript {

@@ -29,6 +29,7 @@ pub mod import;
 pub mod inputs;
 pub mod keys;
 pub mod layout;
+pub mod linearise;
 pub mod messages;
 pub mod proof;
 pub mod runner;

@@ -5,6 +5,7 @@
 //! tags, non-canonical values, points off the curve, short input and trailing bytes.
 
 use crate::error::ProtocolError;
+use crate::linearise::OpeningWeights;
 use tutti_crypto::encoding::{Reader, put_g1, put_scalar};
 use tutti_crypto::{Fr, G1Affine};
 
@@ -49,7 +50,8 @@ pub enum WorkerMessage {
     },
     /// Round 5: the two partial opening proofs.
     Openings {
-        /// Opening of the ν-combination of the polynomials at x.
+        /// Opening at x of the polynomials combined with the weights of
+        /// [`AggregatorMessage::OpeningWeights`].
         at_x: G1Affine,
         /// Opening of z at ω_X·x.
         at_shifted_x: G1Affine,
@@ -182,11 +184,9 @@ pub enum AggregatorMessage {
         /// x.
         x: Fr,
     },
-    /// After round 4: the batching challenge ν.
-    BatchingChallenge {
-        /// ν.
-        nu: Fr,
-    },
+    /// After round 4: the weights of the round-5 opening at x (the batching challenge ν
+    /// and the linearisation coefficients, see [`crate::linearise`]).
+    OpeningWeights(OpeningWeights),
 }
 
 impl WorkerMessage {
@@ -304,7 +304,7 @@ impl AggregatorMessage {
             AggregatorMessage::PermutationChallenges { .. } => 1,
             AggregatorMessage::LinkScalars { .. } => 2,
             AggregatorMessage::EvaluationPoint { .. } => 3,
-            AggregatorMessage::BatchingChallenge { .. } => 4,
+            AggregatorMessage::OpeningWeights(_) => 4,
         }
     }
 
@@ -315,7 +315,9 @@ impl AggregatorMessage {
             AggregatorMessage::PermutationChallenges { beta, gamma } => vec![beta, gamma],
             AggregatorMessage::LinkScalars { alpha, w, w_next } => vec![alpha, w, w_next],
             AggregatorMessage::EvaluationPoint { x } => vec![x],
-            AggregatorMessage::BatchingChallenge { nu } => vec![nu],
+            AggregatorMessage::OpeningWeights(w) => {
+                vec![&w.nu, &w.wires[0], &w.wires[1], &w.wires[2], &w.sigma, &w.z]
+            }
         };
         scalars.into_iter().for_each(|s| put_scalar(&mut out, s));
         out
@@ -335,7 +337,12 @@ impl AggregatorMessage {
                 w_next: r.scalar()?,
             },
             0x83 => AggregatorMessage::EvaluationPoint { x: r.scalar()? },
-            0x84 => AggregatorMessage::BatchingChallenge { nu: r.scalar()? },
+            0x84 => AggregatorMessage::OpeningWeights(OpeningWeights {
+                nu: r.scalar()?,
+                wires: [r.scalar()?, r.scalar()?, r.scalar()?],
+                sigma: r.scalar()?,
+                z: r.scalar()?,
+            }),
             t => {
                 return Err(ProtocolError::UnexpectedMessage(format!(
                     "unknown aggregator message tag {t:#04x}"

@@ -1,21 +1,28 @@
-//! The proof: 13 G1 points and 18 scalars, 993 bytes with its version byte, whatever M
-//! and T.
+//! The proof (format 2, linearised): 13 G1 points and 8 scalars, 673 bytes with its
+//! version byte, whatever M and T.
 
 use crate::error::ProtocolError;
-use crate::messages::{OPENED_AT_X, QUOTIENT_PIECES};
+use crate::messages::QUOTIENT_PIECES;
 use tutti_crypto::encoding::{Reader, put_g1, put_scalar};
 use tutti_crypto::{Fr, G1Affine};
 
 /// Format version of encoded proofs.
-pub const PROOF_VERSION: u8 = 1;
+pub const PROOF_VERSION: u8 = 2;
+/// Number of G1 points in a proof.
+pub const PROOF_POINTS: usize = 13;
+/// Number of scalars in a proof.
+pub const PROOF_SCALARS: usize = 8;
 /// Size of an encoded proof in bytes.
-pub const PROOF_BYTES: usize = 1 + 13 * 32 + 18 * 32;
+pub const PROOF_BYTES: usize = 1 + PROOF_POINTS * 32 + PROOF_SCALARS * 32;
 
-/// Values opened by the proof.
+/// Values opened by the proof. Every other polynomial's value is implied by the
+/// linearisation ([`crate::linearise`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ProofEvaluations {
-    /// f(y, x) for a, b, c, q_L, q_R, q_O, q_M, q_C, σ_0, σ_1, σ_2, z, h_0, h_1, h_2.
-    pub at_yx: [Fr; OPENED_AT_X],
+    /// a(y, x), b(y, x), c(y, x).
+    pub wires: [Fr; 3],
+    /// σ_0(y, x), σ_1(y, x).
+    pub sigmas: [Fr; 2],
     /// z(y, ω_X·x).
     pub z_shift: Fr,
     /// W(y).
@@ -25,11 +32,18 @@ pub struct ProofEvaluations {
 }
 
 impl ProofEvaluations {
-    /// All 18 values in transcript order.
+    /// All 8 values in transcript (and encoding) order.
     pub fn to_vec(&self) -> Vec<Fr> {
-        let mut v = self.at_yx.to_vec();
+        let mut v = self.wires.to_vec();
+        v.extend(self.sigmas);
         v.extend([self.z_shift, self.w, self.w_shift]);
         v
+    }
+
+    /// The values of the polynomials of [`crate::linearise::VALUED`], in that order.
+    pub fn valued(&self) -> [Fr; 5] {
+        let [a, b, c] = self.wires;
+        [a, b, c, self.sigmas[0], self.sigmas[1]]
     }
 }
 
@@ -60,7 +74,7 @@ pub struct Proof {
 
 impl Proof {
     /// The 13 points in encoding order.
-    pub fn points(&self) -> [G1Affine; 13] {
+    pub fn points(&self) -> [G1Affine; PROOF_POINTS] {
         [
             self.wires[0],
             self.wires[1],
@@ -79,7 +93,7 @@ impl Proof {
     }
 
     /// Mutable references to the 13 points in encoding order (used by tamper tests).
-    pub fn points_mut(&mut self) -> [&mut G1Affine; 13] {
+    pub fn points_mut(&mut self) -> [&mut G1Affine; PROOF_POINTS] {
         let [w0, w1, w2] = &mut self.wires;
         let [h0, h1, h2] = &mut self.quotient_x;
         [
@@ -99,17 +113,18 @@ impl Proof {
         ]
     }
 
-    /// Mutable references to the 18 scalars in encoding order.
+    /// Mutable references to the 8 scalars in encoding order.
     pub fn scalars_mut(&mut self) -> Vec<&mut Fr> {
         let e = &mut self.evals;
-        let mut v: Vec<&mut Fr> = e.at_yx.iter_mut().collect();
+        let mut v: Vec<&mut Fr> = e.wires.iter_mut().collect();
+        v.extend(e.sigmas.iter_mut());
         v.push(&mut e.z_shift);
         v.push(&mut e.w);
         v.push(&mut e.w_shift);
         v
     }
 
-    /// Canonical encoding: version byte, 13 points, 18 scalars.
+    /// Canonical encoding: version byte, 13 points, 8 scalars.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(PROOF_BYTES);
         out.push(PROOF_VERSION);
@@ -133,11 +148,9 @@ impl Proof {
                 supported: PROOF_VERSION,
             });
         }
-        let p = r.g1s(13)?;
-        let s = r.scalars(18)?;
+        let p = r.g1s(PROOF_POINTS)?;
+        let s = r.scalars(PROOF_SCALARS)?;
         r.finish()?;
-        let mut at_yx = [Fr::default(); OPENED_AT_X];
-        at_yx.copy_from_slice(&s[..OPENED_AT_X]);
         Ok(Proof {
             wires: [p[0], p[1], p[2]],
             z: p[3],
@@ -145,10 +158,11 @@ impl Proof {
             quotient_x: [p[5], p[6], p[7]],
             quotient_y: p[8],
             evals: ProofEvaluations {
-                at_yx,
-                z_shift: s[15],
-                w: s[16],
-                w_shift: s[17],
+                wires: [s[0], s[1], s[2]],
+                sigmas: [s[3], s[4]],
+                z_shift: s[5],
+                w: s[6],
+                w_shift: s[7],
             },
             open_x: p[9],
             open_x_shift: p[10],

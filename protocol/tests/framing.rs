@@ -11,6 +11,7 @@ use tutti_crypto::identity::WorkerIdentity;
 use tutti_protocol::Fr;
 use tutti_protocol::blame::{BlameCertificate, Offence};
 use tutti_protocol::envelope::Envelope;
+use tutti_protocol::linearise::OpeningWeights;
 use tutti_protocol::messages::{AggregatorMessage, WorkerMessage};
 use tutti_protocol::runner::shard_key;
 use tutti_protocol::worker::{Directive, ShardInputs, SignedWorker};
@@ -102,7 +103,12 @@ fn honest_worker_with_key(
         );
         next(
             &mut w,
-            AggregatorMessage::BatchingChallenge { nu: rand() },
+            AggregatorMessage::OpeningWeights(OpeningWeights {
+                nu: rand(),
+                wires: [rand(), rand(), rand()],
+                sigma: rand(),
+                z: rand(),
+            }),
             &mut envelopes,
             &mut challenges,
         );

@@ -11,7 +11,7 @@ use tutti_protocol::aggregator::AggregatorOptions;
 use tutti_protocol::circuit::CircuitBuilder;
 use tutti_protocol::keys::VerifyingKey;
 use tutti_protocol::messages::{AggregatorMessage, WorkerMessage};
-use tutti_protocol::proof::{Proof, ProofFile};
+use tutti_protocol::proof::{PROOF_POINTS, PROOF_SCALARS, Proof, ProofFile};
 use tutti_protocol::runner::RunOptions;
 use tutti_protocol::verifier::verify;
 use tutti_protocol::{Fr, ProtocolError};
@@ -114,7 +114,7 @@ fn changing_any_element_of_a_proof_is_rejected() {
     let (job, proof) = valid();
     let vk = &job.pre.aggregator.vk;
     verify(vk, &job.public_inputs, &proof).unwrap();
-    for k in 0..13 {
+    for k in 0..PROOF_POINTS {
         let mut p = proof;
         let [pt, ..] = &mut p.points_mut()[k..] else {
             unreachable!()
@@ -125,7 +125,7 @@ fn changing_any_element_of_a_proof_is_rejected() {
             "point {k} changed, still verifies"
         );
     }
-    for k in 0..18 {
+    for k in 0..PROOF_SCALARS {
         let mut p = proof;
         *p.scalars_mut()[k] += Fr::one();
         assert!(

@@ -25,7 +25,8 @@ fn garbage_proof() -> Proof {
         quotient_x: [g; 3],
         quotient_y: g,
         evals: ProofEvaluations {
-            at_yx: [seven; tutti_protocol::messages::OPENED_AT_X],
+            wires: [seven; 3],
+            sigmas: [seven; 2],
             z_shift: seven,
             w: seven,
             w_shift: seven,

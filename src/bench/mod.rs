@@ -33,6 +33,7 @@ use tutti_protocol::keys::{
     FIXED_POLYS, Preprocessed, ShardProvingKey, preprocess, quotient_coset,
 };
 use tutti_protocol::layout::{Shape, ShardWitness, ShardedCircuit};
+use tutti_protocol::linearise::OpeningWeights;
 use tutti_protocol::runner::robust::{JobOptions, run_job};
 use tutti_protocol::runner::{Clock, RunOptions, RunReport, Traffic, run_in_process};
 use tutti_protocol::verifier::verify;
@@ -580,12 +581,17 @@ fn worker_child(file: &Path) -> Result<()> {
         public_inputs,
         shard_key: [3u8; 32],
     });
-    let ch = derive_scalars(&[5u8; 32], b"bench challenges", 5);
+    let ch = derive_scalars(&[5u8; 32], b"bench challenges", 9);
     let _ = prover.round1()?;
     let (_, product) = prover.round2(ch[0], ch[1])?;
     let _ = prover.round3(ch[2], Fr::from(1u64), product)?;
     let _ = prover.round4(ch[3])?;
-    let _ = prover.round5(ch[4])?;
+    let _ = prover.round5(&OpeningWeights {
+        nu: ch[4],
+        wires: [ch[5], ch[6], ch[7]],
+        sigma: ch[8],
+        z: ch[4],
+    })?;
     let status = std::fs::read_to_string("/proc/self/status")
         .context("reading /proc/self/status (peak memory needs Linux)")?;
     let kb = status

@@ -61,14 +61,18 @@ fn ids(r: &mut Reader<'_>, n: usize) -> Result<Vec<[u8; 32]>, TransportError> {
         .collect()
 }
 
+/// Format version of stored job records. Version 2 goes with proof format 2: a job's
+/// journal holds messages signed under one protocol version and replays only under it.
+pub const JOB_RECORD_VERSION: u8 = 2;
+
 impl JobRecord {
-    /// version u8 = 1, secret 32, client 32, replicas u8, workers (count u32 + ids),
+    /// version u8 = [`JOB_RECORD_VERSION`], secret 32, client 32, replicas u8, workers (count u32 + ids),
     /// digests (count u32 + 32 bytes each), coded flag u8 (then k u16, m u16, shards count
     /// u32, each: length u64, digests count u16 + 32 bytes each, holders count u16 +
     /// ids), witness flag u8, then the submission (without the witness part when the flag
     /// is 0).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![1];
+        let mut out = vec![JOB_RECORD_VERSION];
         out.extend_from_slice(&self.job_secret);
         out.extend_from_slice(&self.client.0);
         out.push(self.replicas);
@@ -108,9 +112,16 @@ impl JobRecord {
         let e = |e| err(W, e);
         let mut r = Reader::new(bytes, W);
         let version = r.u8().map_err(e)?;
-        if version != 1 {
+        if version == 1 {
+            return Err(TransportError::Frame(
+                "job record version 1 was written by an aggregator of proof format 1; its \
+                 journal cannot be resumed by this build (proof format 2): submit the job again"
+                    .into(),
+            ));
+        }
+        if version != JOB_RECORD_VERSION {
             return Err(TransportError::Frame(format!(
-                "job record version {version} (this build reads version 1)"
+                "job record version {version} (this build reads version {JOB_RECORD_VERSION})"
             )));
         }
         let job_secret = r.array().map_err(e)?;

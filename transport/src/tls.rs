@@ -45,7 +45,7 @@ use tutti_crypto::identity::{WorkerId, WorkerIdentity, verify_signature};
 use crate::TransportError;
 
 /// The ALPN protocol identifier of the tutti wire protocol, offered by both ends.
-pub const ALPN: &[u8] = b"tutti/1";
+pub const ALPN: &[u8] = b"tutti/2";
 
 /// The server name clients ask for and the aggregator certificate carries (as its only
 /// subject alternative name). Not used for trust: the certificate is pinned by fingerprint.

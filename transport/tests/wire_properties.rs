@@ -8,6 +8,7 @@ use tutti_crypto::identity::{WorkerId, WorkerIdentity};
 use tutti_crypto::scalars::derive_scalars;
 use tutti_protocol::circuits::{BuiltinCircuit, CircuitRef};
 use tutti_protocol::layout::{Shape, ShardWitness, ShardedCircuit};
+use tutti_protocol::linearise::OpeningWeights;
 use tutti_protocol::messages::AggregatorMessage;
 use tutti_protocol::worker::Directive;
 use tutti_transport::TransportError;
@@ -117,7 +118,7 @@ fn hello() -> impl Strategy<Value = Hello> {
 }
 
 fn aggregator_message() -> impl Strategy<Value = AggregatorMessage> {
-    (0u8..4, scalars(3)).prop_map(|(k, s)| match k {
+    (0u8..4, scalars(6)).prop_map(|(k, s)| match k {
         0 => AggregatorMessage::PermutationChallenges {
             beta: s[0],
             gamma: s[1],
@@ -128,7 +129,12 @@ fn aggregator_message() -> impl Strategy<Value = AggregatorMessage> {
             w_next: s[2],
         },
         2 => AggregatorMessage::EvaluationPoint { x: s[0] },
-        _ => AggregatorMessage::BatchingChallenge { nu: s[0] },
+        _ => AggregatorMessage::OpeningWeights(OpeningWeights {
+            nu: s[0],
+            wires: [s[1], s[2], s[3]],
+            sigma: s[4],
+            z: s[5],
+        }),
     })
 }
 
@@ -482,6 +488,17 @@ proptest! {
     #[test]
     fn job_record_round_trips(r in job_record()) {
         prop_assert_eq!(JobRecord::from_bytes(&r.to_bytes()).expect("decodes"), r);
+    }
+
+    /// A record written before proof format 2 (version byte 1, otherwise the same layout)
+    /// is refused with a message that says why and what to do, never replayed.
+    #[test]
+    fn format_one_job_records_are_refused(r in job_record()) {
+        let mut bytes = r.to_bytes();
+        prop_assert_eq!(bytes[0], tutti_transport::record::JOB_RECORD_VERSION);
+        bytes[0] = 1;
+        let err = JobRecord::from_bytes(&bytes).expect_err("a version-1 record").to_string();
+        prop_assert!(err.contains("proof format 1") && err.contains("submit the job again"), "{}", err);
     }
 }
 

@@ -7,11 +7,12 @@ pub mod coordinator;
 pub mod journal;
 pub mod yside;
 
-use crate::checks::{self, ShardChallenges, ShardCommitments, powers_of};
+use crate::checks::{self, ShardChallenges, ShardCommitments};
 use crate::constraint::Challenges;
 use crate::error::ProtocolError;
 use crate::fiat_shamir as fs;
 use crate::keys::AggregatorKey;
+use crate::linearise::{OpeningWeights, ProofPoint, VALUED, proof_weights};
 use crate::messages::{AggregatorMessage, OPENED_AT_X, QUOTIENT_PIECES, WorkerMessage};
 use crate::proof::{Proof, ProofEvaluations};
 use crate::verifier::verification_batch;
@@ -85,7 +86,8 @@ pub struct Aggregator {
     ch: Challenges,
     x: Fr,
     y: Fr,
-    nu: Fr,
+    /// The round-5 weights sent to every worker.
+    weights: OpeningWeights,
     /// W[0..M] (and, in audit mode, W[M] = W[M−1]·P_{M−1}).
     w_values: Vec<Fr>,
     w_coeffs: Vec<Fr>,
@@ -154,7 +156,7 @@ impl Aggregator {
             ch: Challenges::default(),
             x: Fr::zero(),
             y: Fr::zero(),
-            nu: Fr::zero(),
+            weights: OpeningWeights::default(),
             w_values: Vec::new(),
             w_coeffs: Vec::new(),
             y_polys: None,
@@ -415,20 +417,25 @@ impl Aggregator {
         let y = fs::y_point(&mut self.transcript, &self.proof.quotient_y);
         self.y = y;
         let omega_y = vk.shape.y_domain().group_gen();
-        let mut at_yx = [Fr::zero(); OPENED_AT_X];
-        for (v, p) in at_yx.iter_mut().zip(&polys.at_x) {
-            *v = evaluate(p, y);
-        }
+        let at = |k: usize| evaluate(&polys.at_x[k], y);
         self.proof.evals = ProofEvaluations {
-            at_yx,
+            wires: [at(0), at(1), at(2)],
+            sigmas: [at(VALUED[3]), at(VALUED[4])],
             z_shift: evaluate(&polys.z_shift, y),
             w: evaluate(&self.w_coeffs, y),
             w_shift: evaluate(&self.w_coeffs, omega_y * y),
         };
         self.y_polys = Some(polys);
         let nu = fs::batching_challenge(&mut self.transcript, &self.proof.evals);
-        self.nu = nu;
-        self.broadcast(|_| AggregatorMessage::BatchingChallenge { nu });
+        let point = ProofPoint {
+            constraint: self.ch,
+            x: self.x,
+            y,
+            nu,
+        };
+        self.weights = proof_weights(vk, &self.public_inputs, &self.proof.evals, &point).0;
+        let weights = self.weights;
+        self.broadcast(|_| AggregatorMessage::OpeningWeights(weights));
         Ok(())
     }
 
@@ -436,11 +443,11 @@ impl Aggregator {
     /// in strict mode): every worker's two share claims with the aggregator-private
     /// `weights` in one pairing batch — the same equation as
     /// [`tutti_crypto::kzg::batch_check_shares`] over [`Self::share_claims`], but with each
-    /// worker commitment entering the batch's single MSM directly (weight `w·ν^j`) instead
+    /// worker commitment entering the batch's single MSM directly (weight `w·λ_j`) instead
     /// of one small MSM per worker.
     fn share_batch(&self, openings: &[(G1Affine, G1Affine)], weights: &[Fr]) -> PairingBatch {
         let key = &self.key;
-        let powers = powers_of(self.nu, OPENED_AT_X);
+        let powers = self.weights.expand(key.vk.shape.shard_gates, self.x);
         let omega_x = key.vk.shape.x_domain().group_gen();
         let mut b = PairingBatch::new();
         for (i, (pa, pb)) in openings.iter().enumerate() {
@@ -478,7 +485,16 @@ impl Aggregator {
                     quotient: self.got.quotient[i],
                 };
                 let (at_x, z_shift) = &self.got.evals[i];
-                checks::share_claims(&self.key.vk, i, &c, at_x, *z_shift, self.x, self.nu, *o)
+                checks::share_claims(
+                    &self.key.vk,
+                    i,
+                    &c,
+                    at_x,
+                    *z_shift,
+                    self.x,
+                    &self.weights,
+                    *o,
+                )
             })
             .collect()
     }
@@ -498,11 +514,17 @@ impl Aggregator {
             at_x: Vec::new(),
             z_shift: Vec::new(),
         });
-        // One Y-proof for everything opened at y: Σ ν^j f_j(Y, x) + μ·z(Y, ω_X x) + μ²·W + μ³·H_Y.
+        // One Y-proof for everything opened at y:
+        // Σ λ_j f_j(Y, x) + λ_H·H_Y + μ·z(Y, ω_X x) + μ²·W.
         let mut refs: Vec<&[Fr]> = polys.at_x.iter().map(|p| p.as_slice()).collect();
-        refs.extend([polys.z_shift.as_slice(), &self.w_coeffs, &self.h_y]);
-        let mut scalars = powers_of(self.nu, OPENED_AT_X);
-        scalars.extend([mu, mu * mu, mu * mu * mu]);
+        refs.extend([self.h_y.as_slice(), &polys.z_shift, &self.w_coeffs]);
+        let vk = &key.vk;
+        let mut scalars = self.weights.expand(vk.shape.shard_gates, self.x).to_vec();
+        scalars.extend([
+            self.weights.quotient_y_weight(vk.shape.shards, self.y),
+            mu,
+            mu * mu,
+        ]);
         let folded = linear_combination(&refs, &scalars);
         let omega_y = key.vk.shape.y_domain().group_gen();
         let (_, open_y) = open(&key.y_powers, &folded, self.y)?;

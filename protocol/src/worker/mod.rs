@@ -81,8 +81,8 @@ impl Worker {
                 let (at_x, z_shift) = self.prover.round4(x)?;
                 WorkerMessage::Evaluations { at_x, z_shift }
             }
-            AggregatorMessage::BatchingChallenge { nu } => {
-                let (at_x, at_shifted_x) = self.prover.round5(nu)?;
+            AggregatorMessage::OpeningWeights(weights) => {
+                let (at_x, at_shifted_x) = self.prover.round5(&weights)?;
                 WorkerMessage::Openings { at_x, at_shifted_x }
             }
         };

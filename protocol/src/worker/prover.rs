@@ -7,6 +7,7 @@ use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::error::ProtocolError;
 use crate::keys::{ShardProvingKey, quotient_coset};
 use crate::layout::{Labels, ShardWitness, WIRE_SHIFTS, check_shard_gates};
+use crate::linearise::OpeningWeights;
 use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, RefusalReason, Z_INDEX};
 use crate::verifier::quotient_stride;
 use ark_ec::CurveGroup;
@@ -499,17 +500,16 @@ impl ShardProver {
         Ok((at_x, z_shift))
     }
 
-    /// Round 5: the batched partial openings at x and at ω_X·x.
-    pub fn round5(&mut self, nu: Fr) -> Result<(G1Affine, G1Affine), ProtocolError> {
+    /// Round 5: the partial openings at x (the polynomials combined with `weights`) and at
+    /// ω_X·x (z alone).
+    pub fn round5(
+        &mut self,
+        weights: &OpeningWeights,
+    ) -> Result<(G1Affine, G1Affine), ProtocolError> {
         let polys = self.opened_polys()?;
-        let mut powers = Vec::with_capacity(OPENED_AT_X);
-        let mut acc = Fr::one();
-        for _ in 0..OPENED_AT_X {
-            powers.push(acc);
-            acc *= nu;
-        }
-        let combined = linear_combination(&polys, &powers);
         let x = self.state.x;
+        let powers = weights.expand(self.key().shape.shard_gates, x);
+        let combined = linear_combination(&polys, &powers);
         let omega = self.key().shape.x_domain().group_gen();
         let bases = &self.key().row.bases;
         let (a, b) = rayon::join(

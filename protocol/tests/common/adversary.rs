@@ -16,6 +16,7 @@ use tutti_protocol::blame::{BlameCertificate, Offence};
 use tutti_protocol::envelope::{Envelope, JobId, answers_digest};
 use tutti_protocol::inputs::ShardSecrets;
 use tutti_protocol::keys::VerifyingKey;
+use tutti_protocol::linearise::OpeningWeights;
 use tutti_protocol::messages::{AggregatorMessage, WorkerMessage};
 use tutti_protocol::runner::shard_key;
 use tutti_protocol::worker::{Directive, SignedWorker};
@@ -228,7 +229,12 @@ fn challenge(round: usize, rng: &mut StdRng, degenerate: bool) -> AggregatorMess
         3 => AggregatorMessage::EvaluationPoint {
             x: if degenerate { Fr::one() } else { r() },
         },
-        _ => AggregatorMessage::BatchingChallenge { nu: r() },
+        _ => AggregatorMessage::OpeningWeights(OpeningWeights {
+            nu: r(),
+            wires: [r(), r(), r()],
+            sigma: r(),
+            z: r(),
+        }),
     }
 }
 
