@@ -5,8 +5,7 @@
 use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::keys::{FIXED_POLYS, VerifyingKey};
 use crate::linearise::OpeningWeights;
-use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, Z_INDEX};
-use crate::verifier::quotient_stride;
+use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, VALUES_AT_X, Z_INDEX};
 use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::{Field, One, Zero};
 use ark_poly::EvaluationDomain;
@@ -47,7 +46,6 @@ pub struct PointConstants {
     l_last: Fr,
     omega_last: Fr,
     zx: Fr,
-    xn: Fr,
     omega_y: Fr,
 }
 
@@ -62,18 +60,17 @@ impl PointConstants {
             l_last: lagrange_at(&dx, t - 1, x),
             omega_last: vk.omega_last(),
             zx: vanishing_at(t, x),
-            xn: x.pow([quotient_stride(t)]),
             omega_y: vk.shape.y_domain().group_gen(),
         }
     }
 }
 
 /// Check 4: the shard's opened values satisfy its own identity
-/// `G_i(x) = Z_X(x)·(h_0 + x^n h_1 + x^{2n} h_2)(x)`.
+/// `G_i(x) = Z_X(x)·(h_0 + x^n h_1 + x^{2n} h_2)(x)` (the last value is the quotient's).
 pub fn local_identity_holds(
     vk: &VerifyingKey,
     shard: usize,
-    at_x: &[Fr; OPENED_AT_X],
+    at_x: &[Fr; VALUES_AT_X],
     z_shift: Fr,
     ch: &ShardChallenges,
     pi: Fr,
@@ -87,7 +84,7 @@ pub fn local_identity_holds_at(
     vk: &VerifyingKey,
     k: &PointConstants,
     shard: usize,
-    at_x: &[Fr; OPENED_AT_X],
+    at_x: &[Fr; VALUES_AT_X],
     z_shift: Fr,
     ch: &ShardChallenges,
     pi: Fr,
@@ -112,8 +109,7 @@ pub fn local_identity_holds_at(
         r_first: if shard == 0 { Fr::one() } else { Fr::zero() },
     };
     let g = combined_constraint(&inputs, &ch.constraint, k.omega_last);
-    let hx = v[H_INDEX] + k.xn * v[H_INDEX + 1] + k.xn * k.xn * v[H_INDEX + 2];
-    g == k.zx * hx
+    g == k.zx * v[H_INDEX]
 }
 
 pub use tutti_crypto::scalars::powers_of;
@@ -135,6 +131,12 @@ pub fn opened_commitments(
     out
 }
 
+/// `Σ λ_k·v_k` over a shard's values at x: the quotient's value stands for its three pieces
+/// because their weights are `λ_{12}·(1, x^n, x^{2n})` ([`OpeningWeights::expand`]).
+pub fn weighted_value(at_x: &[Fr; VALUES_AT_X], weights: &[Fr; OPENED_AT_X]) -> Fr {
+    at_x.iter().zip(weights).map(|(v, w)| *v * w).sum()
+}
+
 /// One shard's commitments, in the order the protocol opens them.
 #[derive(Clone, Copy, Debug)]
 pub struct ShardCommitments {
@@ -154,7 +156,7 @@ pub fn share_claims(
     vk: &VerifyingKey,
     shard: usize,
     c: &ShardCommitments,
-    at_x: &[Fr; OPENED_AT_X],
+    at_x: &[Fr; VALUES_AT_X],
     z_shift: Fr,
     x: Fr,
     weights: &OpeningWeights,
@@ -164,7 +166,7 @@ pub fn share_claims(
     let fixed: &[G1Affine; FIXED_POLYS] = &vk.shard_fixed[shard];
     let bases = opened_commitments(&c.wires, fixed, &c.z, &c.quotient);
     let commitment = G1Projective::msm_unchecked(&bases, &powers).into_affine();
-    let value: Fr = at_x.iter().zip(&powers).map(|(a, b)| *a * b).sum();
+    let value = weighted_value(at_x, &powers);
     let base = vk.lagrange_y[shard];
     let omega_x = vk.shape.x_domain().group_gen();
     [

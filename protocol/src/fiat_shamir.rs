@@ -62,3 +62,60 @@ pub fn final_challenge(t: &mut Transcript, open_y: &G1Affine, open_y_shift: &G1A
     t.append_g1("open_y_shift", open_y_shift);
     t.challenge_scalar("u")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DOMAIN;
+    use ark_ff::{BigInteger, PrimeField};
+    use tutti_crypto::Fr;
+    use tutti_crypto::transcript::Transcript;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn be(s: &Fr) -> String {
+        hex(&s.into_bigint().to_bytes_be())
+    }
+
+    /// The test vectors of spec/transcript.md §3, for format 2's domain and format 1's.
+    #[test]
+    fn spec_test_vectors() {
+        let mut t = Transcript::new(DOMAIN);
+        assert_eq!(
+            hex(&t.state()),
+            "6633019d08d76073e5f082d65d45499f18b6bc982fe54f529858b6236cb898ec"
+        );
+        t.append_bytes("vk", &[0u8; 32]);
+        t.append_scalars("public_inputs", &[Fr::from(1u64), Fr::from(2u64)]);
+        let beta = t.challenge_scalar("beta");
+        assert_eq!(
+            be(&beta),
+            "2a7e7707ba96bc8d76baa16b929ddd74ef4a2184dcbbc7e8c60ab2105b9e1e4c"
+        );
+        assert_eq!(
+            hex(&t.state()),
+            "f83318109563ed23b2d51f0dc4f32cda12dd87c80c8b295b9b1ca28225a9a97b"
+        );
+        let gamma = t.challenge_scalar("gamma");
+        assert_eq!(
+            be(&gamma),
+            "2e993037e44dfd6e597d93c7f93b54cfade4ff30936ba7af810cabc0c82c2a05"
+        );
+        assert_eq!(
+            hex(&t.state()),
+            "7a00712a0d8723754e2709d12b3511801e7854b86047a16b586668cea3f312b8"
+        );
+        let mut v1 = Transcript::new(b"tutti/plonk/v1");
+        assert_eq!(
+            hex(&v1.state()),
+            "d60303a368661185b2f66d6026c2c9407552f9605c75525bd50e2d65c93c0bd2"
+        );
+        v1.append_bytes("vk", &[0u8; 32]);
+        v1.append_scalars("public_inputs", &[Fr::from(1u64), Fr::from(2u64)]);
+        assert_eq!(
+            be(&v1.challenge_scalar("beta")),
+            "2ee917d207dcd8b41c65e4246e2594d1c45054e36d047641107e30c2e1b8f5df"
+        );
+    }
+}

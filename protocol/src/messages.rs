@@ -14,8 +14,16 @@ use tutti_crypto::{Fr, G1Affine};
 pub const OPENED_AT_X: usize = 15;
 /// Index of z among the polynomials opened at x.
 pub const Z_INDEX: usize = 11;
-/// Index of the first quotient piece among the polynomials opened at x.
+/// Index of the first quotient piece among the polynomials opened at x, and of the
+/// quotient's value among the values reported at x.
 pub const H_INDEX: usize = 12;
+/// Number of values a worker reports at x (round 4): those of the first twelve
+/// polynomials of [`OPENED_AT_X`], then the X-quotient's value
+/// `h_0(x) + x^n·h_1(x) + x^{2n}·h_2(x)` (`n = T + 3`). Format 2 uses the pieces only in
+/// this combination (the check of the shard's identity, H_Y, and the opening weights of
+/// [`crate::linearise::OpeningWeights::expand`], proportional to `1, x^n, x^{2n}`), so
+/// one value stands for the three.
+pub const VALUES_AT_X: usize = 13;
 /// Number of pieces the X-quotient of each shard is split into.
 pub const QUOTIENT_PIECES: usize = 3;
 
@@ -43,8 +51,8 @@ pub enum WorkerMessage {
     },
     /// Round 4: evaluations at x of every shard polynomial, and of z at ω_X·x.
     Evaluations {
-        /// Values at x, in the order of [`OPENED_AT_X`].
-        at_x: [Fr; OPENED_AT_X],
+        /// Values at x, in the order of [`VALUES_AT_X`].
+        at_x: [Fr; VALUES_AT_X],
         /// `z_i(ω_X·x)`.
         z_shift: Fr,
     },
@@ -256,8 +264,8 @@ impl WorkerMessage {
                 commitments: [r.g1()?, r.g1()?, r.g1()?],
             },
             4 => {
-                let v = r.scalars(OPENED_AT_X)?;
-                let mut at_x = [Fr::default(); OPENED_AT_X];
+                let v = r.scalars(VALUES_AT_X)?;
+                let mut at_x = [Fr::default(); VALUES_AT_X];
                 at_x.copy_from_slice(&v);
                 WorkerMessage::Evaluations {
                     at_x,

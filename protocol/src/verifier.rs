@@ -9,7 +9,7 @@ use crate::keys::VerifyingKey;
 use crate::linearise::{ProofPoint, proof_weights};
 use crate::messages::Z_INDEX;
 use crate::proof::Proof;
-use ark_ff::{One, Zero};
+use ark_ff::{Field, One, Zero};
 use ark_poly::EvaluationDomain;
 use tutti_crypto::Fr;
 use tutti_crypto::domain::{lagrange_at, vanishing_at};
@@ -18,6 +18,13 @@ use tutti_crypto::kzg::PairingBatch;
 /// Stride of the quotient pieces: `H_X = h_0 + X^n·h_1 + X^{2n}·h_2` with `n = T + 3`.
 pub fn quotient_stride(t: usize) -> u64 {
     (t + 3) as u64
+}
+
+/// `h_0 + x^n·h_1 + x^{2n}·h_2` from the pieces' values at x, with `n` the stride of
+/// [`quotient_stride`] for `t` rows per shard.
+pub fn quotient_value(pieces: &[Fr], t: usize, x: Fr) -> Fr {
+    let xn = x.pow([quotient_stride(t)]);
+    pieces.iter().rev().fold(Fr::zero(), |acc, h| acc * xn + h)
 }
 
 /// `PI(y, x) = −Σ v·R_shard(y)·L_row(x)` over the public inputs.

@@ -581,7 +581,7 @@ fn worker_child(file: &Path) -> Result<()> {
         public_inputs,
         shard_key: [3u8; 32],
     });
-    let ch = derive_scalars(&[5u8; 32], b"bench challenges", 9);
+    let ch = derive_scalars(&[5u8; 32], b"bench challenges", 10);
     let _ = prover.round1()?;
     let (_, product) = prover.round2(ch[0], ch[1])?;
     let _ = prover.round3(ch[2], Fr::from(1u64), product)?;
@@ -590,7 +590,7 @@ fn worker_child(file: &Path) -> Result<()> {
         nu: ch[4],
         wires: [ch[5], ch[6], ch[7]],
         sigma: ch[8],
-        z: ch[4],
+        z: ch[9],
     })?;
     let status = std::fs::read_to_string("/proc/self/status")
         .context("reading /proc/self/status (peak memory needs Linux)")?;

@@ -46,6 +46,16 @@ pub enum TransportError {
         /// What failed.
         reason: String,
     },
+    /// A stored job record of a format version this build does not read.
+    #[error("stored job record version {version} (this build reads version {supported}){hint}")]
+    RecordVersion {
+        /// The version found.
+        version: u8,
+        /// The version this build reads.
+        supported: u8,
+        /// What it means for the job, when known.
+        hint: &'static str,
+    },
     /// A job was rejected or failed.
     #[error("job: {0}")]
     Job(String),

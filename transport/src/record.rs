@@ -112,17 +112,17 @@ impl JobRecord {
         let e = |e| err(W, e);
         let mut r = Reader::new(bytes, W);
         let version = r.u8().map_err(e)?;
-        if version == 1 {
-            return Err(TransportError::Frame(
-                "job record version 1 was written by an aggregator of proof format 1; its \
-                 journal cannot be resumed by this build (proof format 2): submit the job again"
-                    .into(),
-            ));
-        }
         if version != JOB_RECORD_VERSION {
-            return Err(TransportError::Frame(format!(
-                "job record version {version} (this build reads version {JOB_RECORD_VERSION})"
-            )));
+            return Err(TransportError::RecordVersion {
+                version,
+                supported: JOB_RECORD_VERSION,
+                hint: if version == 1 {
+                    "; it was stored by an aggregator of proof format 1, whose messages this \
+                     build (proof format 2) cannot replay: submit the job again"
+                } else {
+                    ""
+                },
+            });
         }
         let job_secret = r.array().map_err(e)?;
         let client = WorkerId(r.array().map_err(e)?);

@@ -13,7 +13,7 @@ use crate::error::ProtocolError;
 use crate::fiat_shamir as fs;
 use crate::keys::AggregatorKey;
 use crate::linearise::{OpeningWeights, ProofPoint, VALUED, proof_weights};
-use crate::messages::{AggregatorMessage, OPENED_AT_X, QUOTIENT_PIECES, WorkerMessage};
+use crate::messages::{AggregatorMessage, QUOTIENT_PIECES, VALUES_AT_X, WorkerMessage};
 use crate::proof::{Proof, ProofEvaluations};
 use crate::verifier::verification_batch;
 use ark_ec::{AffineRepr, CurveGroup};
@@ -68,7 +68,7 @@ struct Collected {
     z: Vec<G1Affine>,
     products: Vec<Fr>,
     quotient: Vec<[G1Affine; QUOTIENT_PIECES]>,
-    evals: Vec<([Fr; OPENED_AT_X], Fr)>,
+    evals: Vec<([Fr; VALUES_AT_X], Fr)>,
 }
 
 /// The aggregator of one proving job.
@@ -178,7 +178,7 @@ impl Aggregator {
     pub fn local_identity(
         &mut self,
         shard: usize,
-        at_x: &[Fr; OPENED_AT_X],
+        at_x: &[Fr; VALUES_AT_X],
         z_shift: Fr,
     ) -> Option<bool> {
         let ch = self.challenges_for(shard)?;
@@ -462,7 +462,7 @@ impl Aggregator {
                 b.add_one(*c, wa * p);
             }
             let (at_x, z_shift) = &self.got.evals[i];
-            let value: Fr = at_x.iter().zip(&powers).map(|(a, p)| *a * p).sum();
+            let value = checks::weighted_value(at_x, &powers);
             let base = key.lagrange_y[i];
             b.add_one(base, -(wa * value + wb * z_shift));
             b.add_one(*pa, wa * self.x);
@@ -519,7 +519,8 @@ impl Aggregator {
         let mut refs: Vec<&[Fr]> = polys.at_x.iter().map(|p| p.as_slice()).collect();
         refs.extend([self.h_y.as_slice(), &polys.z_shift, &self.w_coeffs]);
         let vk = &key.vk;
-        let mut scalars = self.weights.expand(vk.shape.shard_gates, self.x).to_vec();
+        // The quotient's Y-polynomial (last of `polys.at_x`) carries h_0's weight.
+        let mut scalars = self.weights.expand(vk.shape.shard_gates, self.x)[..VALUES_AT_X].to_vec();
         scalars.extend([
             self.weights.quotient_y_weight(vk.shape.shards, self.y),
             mu,

@@ -4,9 +4,8 @@
 use crate::constraint::{Challenges, ConstraintInputs, combined_constraint};
 use crate::error::ProtocolError;
 use crate::keys::{VerifyingKey, coset_offset, first_lagrange_on_coset, vanishing_on_coset};
-use crate::messages::{H_INDEX, OPENED_AT_X, Z_INDEX};
-use crate::verifier::quotient_stride;
-use ark_ff::{Field, One, Zero};
+use crate::messages::{H_INDEX, VALUES_AT_X, Z_INDEX};
+use ark_ff::{One, Zero};
 use ark_poly::EvaluationDomain;
 use rayon::prelude::*;
 use tutti_crypto::Fr;
@@ -36,16 +35,16 @@ pub fn w_polynomial(vk: &VerifyingKey, values: &[Fr], blinders: &[Fr]) -> Vec<Fr
 /// The shards' evaluations at x, interpolated over H_Y.
 #[derive(Clone, Debug)]
 pub struct YPolys {
-    /// `f_j(Y, x)` for each polynomial opened at x.
+    /// `f_j(Y, x)` for each value reported at x (the quotient's pieces combined).
     pub at_x: Vec<Vec<Fr>>,
     /// `z(Y, ω_X·x)`.
     pub z_shift: Vec<Fr>,
 }
 
 /// Interpolates the per-shard values over H_Y.
-pub fn interpolate(vk: &VerifyingKey, evals: &[([Fr; OPENED_AT_X], Fr)]) -> YPolys {
+pub fn interpolate(vk: &VerifyingKey, evals: &[([Fr; VALUES_AT_X], Fr)]) -> YPolys {
     let dy = vk.shape.y_domain();
-    let at_x = (0..OPENED_AT_X)
+    let at_x = (0..VALUES_AT_X)
         .into_par_iter()
         .map(|j| dy.ifft(&evals.iter().map(|e| e.0[j]).collect::<Vec<_>>()))
         .collect();
@@ -89,8 +88,6 @@ pub fn y_quotient(
     let (l_first, l_last) = (lagrange_at(&dx, 0, x), lagrange_at(&dx, t - 1, x));
     let omega_last = vk.omega_last();
     let zx = vanishing_at(t, x);
-    let xn = x.pow([quotient_stride(t)]);
-    let xn2 = xn * xn;
     // Z_Y takes four values on the coset; R_0 on it by one batched inversion.
     let mut zy_inv = vanishing_on_coset(&coset, m);
     ark_ff::batch_inversion(&mut zy_inv);
@@ -115,8 +112,7 @@ pub fn y_quotient(
                 r_first: r_first[j],
             };
             let g = combined_constraint(&inputs, ch, omega_last);
-            let hx = v(H_INDEX) + xn * v(H_INDEX + 1) + xn2 * v(H_INDEX + 2);
-            (g - zx * hx) * zy_inv[j % 4]
+            (g - zx * v(H_INDEX)) * zy_inv[j % 4]
         })
         .collect();
     let mut h = coset.ifft(&evals);

@@ -8,8 +8,9 @@ use crate::error::ProtocolError;
 use crate::keys::{ShardProvingKey, quotient_coset};
 use crate::layout::{Labels, ShardWitness, WIRE_SHIFTS, check_shard_gates};
 use crate::linearise::OpeningWeights;
-use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, RefusalReason, Z_INDEX};
+use crate::messages::{H_INDEX, OPENED_AT_X, QUOTIENT_PIECES, RefusalReason, VALUES_AT_X, Z_INDEX};
 use crate::verifier::quotient_stride;
+use crate::verifier::quotient_value;
 use ark_ec::CurveGroup;
 use ark_ff::{Field, One, Zero};
 use ark_poly::EvaluationDomain;
@@ -488,14 +489,17 @@ impl ShardProver {
         Ok(v)
     }
 
-    /// Round 4: evaluations at x (and of z at ω_X·x).
-    pub fn round4(&mut self, x: Fr) -> Result<([Fr; OPENED_AT_X], Fr), ProtocolError> {
+    /// Round 4: evaluations at x (the quotient's pieces combined, see [`VALUES_AT_X`]) and
+    /// of z at ω_X·x.
+    pub fn round4(&mut self, x: Fr) -> Result<([Fr; VALUES_AT_X], Fr), ProtocolError> {
         let polys = self.opened_polys()?;
         let vals: Vec<Fr> = polys.par_iter().map(|p| evaluate(p, x)).collect();
-        let omega = self.key().shape.x_domain().group_gen();
+        let key = self.key();
+        let omega = key.shape.x_domain().group_gen();
         let z_shift = evaluate(&self.state.z, omega * x);
-        let mut at_x = [Fr::zero(); OPENED_AT_X];
-        at_x.copy_from_slice(&vals);
+        let mut at_x = [Fr::zero(); VALUES_AT_X];
+        at_x[..H_INDEX].copy_from_slice(&vals[..H_INDEX]);
+        at_x[H_INDEX] = quotient_value(&vals[H_INDEX..], key.shape.shard_gates, x);
         self.state.x = x;
         Ok((at_x, z_shift))
     }
