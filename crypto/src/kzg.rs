@@ -140,8 +140,11 @@ impl PairingBatch {
 
     /// Evaluates the batch with one three-pair multi-pairing.
     pub fn check(&self, g2: &G2Part) -> bool {
-        let mut one = small_msm(&self.one.0, &self.one.1);
-        one += G1Affine::generator() * self.generator_scalar;
+        let mut bases = self.one.0.clone();
+        let mut scalars = self.one.1.clone();
+        bases.push(G1Affine::generator());
+        scalars.push(self.generator_scalar);
+        let one = small_msm(&bases, &scalars);
         let tx = small_msm(&self.tau_x.0, &self.tau_x.1);
         let ty = small_msm(&self.tau_y.0, &self.tau_y.1);
         let g1 = G1Projective::normalize_batch(&[one, tx, ty]);
