@@ -8,6 +8,7 @@ mod ceremony;
 mod chaos;
 mod compile;
 mod demo;
+mod export;
 mod inputs;
 mod job;
 mod net;
@@ -119,6 +120,12 @@ enum Command {
     /// Prove a circuit with in-process workers: a compiled one with a circom witness, or
     /// a built-in one.
     Prove(job::ProveArgs),
+    /// Export for Ethereum: a Solidity verifier of a verifying key, or the calldata of a
+    /// proof.
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
+    },
     /// Work with blame certificates.
     Blame {
         #[command(subcommand)]
@@ -265,6 +272,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(&args),
         Command::Witness(args) => compile::witness(&args),
         Command::Prove(args) => job::prove_command(args),
+        Command::Export { command } => export::run(command),
         Command::Blame {
             command: BlameCommand::Verify { cert, vk },
         } => return blame::verify(&cert, &vk),

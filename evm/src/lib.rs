@@ -1,0 +1,106 @@
+//! # tutti-evm
+//!
+//! Checking tutti proofs on Ethereum: [`solidity::verifier_source`] generates a
+//! self-contained Solidity verifier with a verifying key embedded, and [`calldata`]
+//! encodes the complete `verifyProof(bytes,uint256[])` call for a proof. The contract
+//! takes the proof in its EVM form ([`proof_evm_bytes`], spec/proof.md §2): points
+//! uncompressed, as the precompiles read them, so that no point is decompressed on chain.
+
+#![deny(missing_docs)]
+
+pub mod solidity;
+
+use ark_ec::AffineRepr;
+use ark_ff::PrimeField;
+use sha3::{Digest, Keccak256};
+use tutti_crypto::Fr;
+use tutti_crypto::encoding::{g1_evm, scalar_be};
+use tutti_protocol::proof::{PROOF_POINTS, PROOF_SCALARS, PROOF_VERSION, Proof};
+
+/// Size of a proof's EVM form: version byte, 13 points of 64 bytes, 8 scalars of 32.
+pub const PROOF_EVM_BYTES: usize = 1 + 64 * PROOF_POINTS + 32 * PROOF_SCALARS;
+/// Offset of the first scalar in the EVM form.
+pub const SCALARS_OFFSET: usize = 1 + 64 * PROOF_POINTS;
+
+/// What can go wrong when exporting for the EVM.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvmError {
+    /// The verifying key cannot back a verifier.
+    #[error("verifying key: {0}")]
+    VerifyingKey(String),
+}
+
+/// The proof's EVM form (spec/proof.md §2): the version byte, each point as 64 bytes
+/// x ‖ y big-endian (the point at infinity as 64 zero bytes), each scalar as 32 bytes
+/// big-endian. The same elements, in the same order, as the canonical encoding.
+pub fn proof_evm_bytes(proof: &Proof) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PROOF_EVM_BYTES);
+    out.push(PROOF_VERSION);
+    for p in proof.points() {
+        out.extend_from_slice(&g1_evm(&p));
+    }
+    for s in proof.evals.to_vec() {
+        out.extend_from_slice(&scalar_be(&s));
+    }
+    out
+}
+
+/// The 4-byte selector of `verifyProof(bytes,uint256[])`.
+pub fn verify_selector() -> [u8; 4] {
+    let h = Keccak256::digest(b"verifyProof(bytes,uint256[])");
+    [h[0], h[1], h[2], h[3]]
+}
+
+fn word(v: usize) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&(v as u64).to_be_bytes());
+    w
+}
+
+/// The ABI-encoded call `verifyProof(proof_evm_bytes(proof), public_inputs)`, selector
+/// included: what `eth_call` takes as `data`.
+pub fn calldata(proof: &Proof, public_inputs: &[Fr]) -> Vec<u8> {
+    let bytes = proof_evm_bytes(proof);
+    let padded = bytes.len().div_ceil(32) * 32;
+    let mut out = verify_selector().to_vec();
+    out.extend_from_slice(&word(0x40));
+    out.extend_from_slice(&word(0x40 + 32 + padded));
+    out.extend_from_slice(&word(bytes.len()));
+    out.extend_from_slice(&bytes);
+    out.resize(out.len() + padded - bytes.len(), 0);
+    out.extend_from_slice(&word(public_inputs.len()));
+    for v in public_inputs {
+        out.extend_from_slice(&scalar_be(v));
+    }
+    out
+}
+
+/// A scalar as a decimal string (how `pubSignals` are usually written).
+pub fn scalar_decimal(s: &Fr) -> String {
+    s.into_bigint().to_string()
+}
+
+/// A point's EVM coordinates as decimal strings (for tests and tools).
+pub fn g1_decimal(p: &tutti_crypto::G1Affine) -> (String, String) {
+    p.xy()
+        .map(|(x, y)| (x.into_bigint().to_string(), y.into_bigint().to_string()))
+        .unwrap_or(("0".into(), "0".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_is_keccak_of_the_signature() {
+        // keccak256("verifyProof(bytes,uint256[])") starts with 1e8e1e13.
+        assert_eq!(verify_selector(), [0x1e, 0x8e, 0x1e, 0x13]);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(PROOF_EVM_BYTES, 1089);
+        assert_eq!(SCALARS_OFFSET, 833);
+    }
+}
