@@ -357,6 +357,8 @@ fn bench_prints_every_key() {
         "bytes_per_worker_signed",
         "coordinator_ms",
         "pairing3_ms",
+        "evm_verify_gas",
+        "evm_deploy_gas",
         "verify_over_pairing",
         "aggregator_over_pairing",
     ] {
@@ -366,6 +368,9 @@ fn bench_prints_every_key() {
         );
     }
     assert_eq!(json["proof_bytes"], 673);
+    // A verification transaction is at least the 21,000 base and a 3-pair pairing.
+    let gas = json["evm_verify_gas"].as_u64().unwrap_or(0);
+    assert!((21_000 + 147_000..1_000_000).contains(&gas), "{json}");
     // Signing adds the envelopes: the robust path carries more than the bare messages.
     let bare = json["bytes_per_worker"].as_u64().unwrap_or(0);
     let signed = json["bytes_per_worker_signed"].as_u64().unwrap_or(0);

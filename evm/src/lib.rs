@@ -8,6 +8,9 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "chain")]
+pub mod chain;
+pub mod reference;
 pub mod solidity;
 
 use ark_ec::AffineRepr;
@@ -29,6 +32,33 @@ pub enum EvmError {
     /// The verifying key cannot back a verifier.
     #[error("verifying key: {0}")]
     VerifyingKey(String),
+    /// Building or proving the reference case failed.
+    #[error(transparent)]
+    Protocol(#[from] tutti_protocol::ProtocolError),
+    /// The local chain failed.
+    #[cfg(feature = "chain")]
+    #[error(transparent)]
+    Chain(#[from] chain::ChainError),
+    /// The committed verifier bytecode is not hex, or the verifier did not accept a
+    /// valid proof: the fixtures are stale.
+    #[error("the reference verifier: {0} (run evm/tests/fixtures/regenerate.sh)")]
+    Reference(&'static str),
+}
+
+/// Gas of the reference verifier ([`reference::BENCH_CASE`], one public input) in a local
+/// EVM: (one `verifyProof` transaction, base and calldata included; its deployment).
+#[cfg(feature = "chain")]
+pub fn measure_gas() -> Result<(u64, u64), EvmError> {
+    let case = reference::BENCH_CASE;
+    let job = reference::job(&case, 1)?;
+    let code = reference::from_hex(reference::BENCH_BYTECODE_HEX)
+        .ok_or(EvmError::Reference("its bytecode is not hex"))?;
+    let mut chain = chain::Chain::with_verifier(code)?;
+    let (answer, gas) = chain.call(calldata(&job.proof, &job.public_inputs))?;
+    if answer != Some(true) {
+        return Err(EvmError::Reference("it does not accept a valid proof"));
+    }
+    Ok((gas, chain.deploy_gas()))
 }
 
 /// The proof's EVM form (spec/proof.md §2): the version byte, each point as 64 bytes
@@ -61,17 +91,24 @@ fn word(v: usize) -> [u8; 32] {
 /// The ABI-encoded call `verifyProof(proof_evm_bytes(proof), public_inputs)`, selector
 /// included: what `eth_call` takes as `data`.
 pub fn calldata(proof: &Proof, public_inputs: &[Fr]) -> Vec<u8> {
-    let bytes = proof_evm_bytes(proof);
-    let padded = bytes.len().div_ceil(32) * 32;
+    let words: Vec<[u8; 32]> = public_inputs.iter().map(scalar_be).collect();
+    raw_calldata(&proof_evm_bytes(proof), &words)
+}
+
+/// The ABI-encoded call `verifyProof(proof, public_inputs)` of arbitrary bytes and 32-byte
+/// words (big-endian): the encoding alone, nothing checked (tests feed the contract
+/// malformed proofs through it).
+pub fn raw_calldata(proof: &[u8], public_inputs: &[[u8; 32]]) -> Vec<u8> {
+    let padded = proof.len().div_ceil(32) * 32;
     let mut out = verify_selector().to_vec();
     out.extend_from_slice(&word(0x40));
     out.extend_from_slice(&word(0x40 + 32 + padded));
-    out.extend_from_slice(&word(bytes.len()));
-    out.extend_from_slice(&bytes);
-    out.resize(out.len() + padded - bytes.len(), 0);
+    out.extend_from_slice(&word(proof.len()));
+    out.extend_from_slice(proof);
+    out.resize(out.len() + padded - proof.len(), 0);
     out.extend_from_slice(&word(public_inputs.len()));
     for v in public_inputs {
-        out.extend_from_slice(&scalar_be(v));
+        out.extend_from_slice(v);
     }
     out
 }

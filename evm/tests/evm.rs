@@ -4,29 +4,13 @@
 //! false, and the contract agrees with `tutti_protocol::verifier::verify`.
 
 use ark_ff::One;
-use revm::context::TxEnv;
-use revm::context_interface::result::{ExecutionResult, Output};
-use revm::database::{CacheDB, EmptyDB};
-use revm::primitives::{Address, Bytes, TxKind};
-use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 use std::path::PathBuf;
 use tutti_crypto::Fr;
-use tutti_crypto::srs::InMemorySrs;
+use tutti_evm::chain::Chain;
+use tutti_evm::reference::{self, BENCH_CASE, Case, Job, from_hex};
 use tutti_evm::{calldata, proof_evm_bytes, solidity::verifier_source};
-use tutti_protocol::circuit::{CircuitBuilder, Var};
-use tutti_protocol::keys::{Preprocessed, preprocess};
-use tutti_protocol::layout::{Shape, ShardedCircuit};
-use tutti_protocol::proof::{PROOF_SCALARS, Proof};
-use tutti_protocol::runner::{NoClock, RunOptions, run_in_process};
+use tutti_protocol::proof::PROOF_SCALARS;
 use tutti_protocol::verifier::verify;
-
-/// A deterministic test key and statement: M shards of T rows, `publics` public inputs.
-struct Case {
-    name: &'static str,
-    m: usize,
-    t: usize,
-    publics: usize,
-}
 
 const CASES: [Case; 4] = [
     Case {
@@ -35,12 +19,7 @@ const CASES: [Case; 4] = [
         t: 16,
         publics: 1,
     },
-    Case {
-        name: "verifier_m2_p1",
-        m: 2,
-        t: 16,
-        publics: 1,
-    },
+    BENCH_CASE,
     Case {
         name: "verifier_m2_p4",
         m: 2,
@@ -55,133 +34,23 @@ const CASES: [Case; 4] = [
     },
 ];
 
-struct Job {
-    pre: Preprocessed,
-    public_inputs: Vec<Fr>,
-    proof: Proof,
-}
-
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// The case's circuit (its public inputs first, then multiplications and additions over
-/// everything before, so copies cross shards), preprocessed under a seeded SRS, and one
-/// proof of it.
-fn job(case: &Case, proof_seed: u8) -> Job {
-    let shape = Shape::new(case.m, case.t).unwrap();
-    let mut b = CircuitBuilder::new();
-    let mut pool: Vec<Var> = (0..case.publics)
-        .map(|k| b.public_input(Fr::from(1000 + k as u64)))
-        .collect();
-    if pool.is_empty() {
-        pool.push(b.constant(Fr::from(5u64)));
-    }
-    let gates = case.m * (case.t - 1);
-    let mut k = 0usize;
-    while b.num_gates() < gates {
-        let (x, y) = (pool[k % pool.len()], pool[(k * 7 + 3) % pool.len()]);
-        let out = if k.is_multiple_of(2) {
-            b.mul(x, y)
-        } else {
-            b.add(x, y)
-        };
-        pool.push(out);
-        k += 1;
-    }
-    let (circuit, witness) = b.build();
-    let sharded = ShardedCircuit::new(&circuit, shape).unwrap();
-    let srs = InMemorySrs::insecure_from_seed(case.m, case.t, case.name.as_bytes()).unwrap();
-    let pre = preprocess(&sharded, &srs).unwrap();
-    let public_inputs = witness.public_inputs(&circuit);
-    assert_eq!(public_inputs.len(), case.publics);
-    let report = run_in_process(
-        &pre,
-        sharded.shard_witnesses(&witness),
-        &public_inputs,
-        RunOptions::deterministic([proof_seed; 32]),
-        &NoClock,
-    )
-    .unwrap();
-    Job {
-        pre,
-        public_inputs,
-        proof: report.proof,
-    }
-}
-
-/// A fresh chain with the case's verifier deployed; the deployment's gas.
-struct Chain {
-    evm: revm::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
-    nonce: u64,
-    verifier: Address,
-    deploy_gas: u64,
-}
-
-impl Chain {
-    fn new(bytecode: Vec<u8>) -> Self {
-        let evm = Context::mainnet()
-            .with_db(CacheDB::<EmptyDB>::default())
-            .build_mainnet();
-        let mut chain = Chain {
-            evm,
-            nonce: 0,
-            verifier: Address::ZERO,
-            deploy_gas: 0,
-        };
-        let result = chain.transact(TxKind::Create, bytecode);
-        let ExecutionResult::Success {
-            output: Output::Create(_, Some(address)),
-            ..
-        } = &result
-        else {
-            panic!("deployment failed: {result:?}");
-        };
-        chain.verifier = *address;
-        chain.deploy_gas = result.tx_gas_used();
-        chain
-    }
-
-    fn transact(&mut self, kind: TxKind, data: Vec<u8>) -> ExecutionResult {
-        let tx = TxEnv::builder()
-            .caller(Address::with_last_byte(0x11))
-            .kind(kind)
-            .data(Bytes::from(data))
-            .gas_limit(15_000_000)
-            .nonce(self.nonce)
-            .build_fill();
-        self.nonce += 1;
-        self.evm
-            .transact_commit(tx)
-            .expect("the transaction executes")
-    }
-
-    /// `verifyProof` on raw calldata: Some(result) when it returned a bool, None when it
-    /// reverted or halted; and the transaction's gas (base and calldata included).
-    fn call(&mut self, data: Vec<u8>) -> (Option<bool>, u64) {
-        let result = self.transact(TxKind::Call(self.verifier), data);
-        let gas = result.tx_gas_used();
-        let out = match &result {
-            ExecutionResult::Success { output, .. } => {
-                let bytes = output.data();
-                (bytes.len() == 32 && bytes[..31].iter().all(|b| *b == 0) && bytes[31] <= 1)
-                    .then(|| bytes[31] == 1)
-            }
-            _ => None,
-        };
-        (out, gas)
-    }
+fn job(case: &Case, seed: u8) -> Job {
+    reference::job(case, seed).unwrap()
 }
 
 fn bytecode(case: &Case) -> Vec<u8> {
     let path = fixtures().join(format!("{}.hex", case.name));
     let hex = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run fixtures/regenerate.sh)", path.display()));
-    let hex = hex.trim();
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
+    from_hex(&hex).unwrap()
+}
+
+fn deploy(case: &Case) -> Chain {
+    Chain::with_verifier(bytecode(case)).unwrap()
 }
 
 /// Writes the generated sources of every case (run by `fixtures/regenerate.sh`).
@@ -216,21 +85,23 @@ fn generated_sources_match_the_fixtures() {
 #[test]
 fn valid_proofs_verify_on_chain_and_tampered_ones_do_not() {
     for case in &CASES {
-        let mut chain = Chain::new(bytecode(case));
+        let mut chain = deploy(case);
         for seed in [1u8, 2] {
             let j = job(case, seed);
             verify(&j.pre.aggregator.vk, &j.public_inputs, &j.proof).unwrap();
-            let (ok, gas) = chain.call(calldata(&j.proof, &j.public_inputs));
+            let (ok, gas) = chain.call(calldata(&j.proof, &j.public_inputs)).unwrap();
             println!(
                 "{}: verifyProof {} gas (deployment {} gas)",
-                case.name, gas, chain.deploy_gas
+                case.name,
+                gas,
+                chain.deploy_gas()
             );
             assert_eq!(ok, Some(true), "{}: a valid proof", case.name);
             // Every public input changed.
             for k in 0..j.public_inputs.len() {
                 let mut pis = j.public_inputs.clone();
                 pis[k] += Fr::one();
-                assert_eq!(chain.call(calldata(&j.proof, &pis)).0, Some(false));
+                assert_eq!(chain.call(calldata(&j.proof, &pis)).unwrap().0, Some(false));
             }
         }
     }
@@ -242,7 +113,7 @@ fn valid_proofs_verify_on_chain_and_tampered_ones_do_not() {
 #[test]
 fn the_contract_agrees_with_the_verifier_on_tampered_proofs() {
     let case = &CASES[1];
-    let mut chain = Chain::new(bytecode(case));
+    let mut chain = deploy(case);
     let j = job(case, 1);
     let vk = &j.pre.aggregator.vk;
     let valid = calldata(&j.proof, &j.public_inputs);
@@ -250,14 +121,14 @@ fn the_contract_agrees_with_the_verifier_on_tampered_proofs() {
         let mut p = j.proof;
         *p.points_mut()[k] = ark_ec::AffineRepr::generator();
         let off_chain = verify(vk, &j.public_inputs, &p).is_ok();
-        let (on_chain, _) = chain.call(calldata(&p, &j.public_inputs));
+        let (on_chain, _) = chain.call(calldata(&p, &j.public_inputs)).unwrap();
         assert_eq!(on_chain, Some(off_chain), "point {k}");
         assert!(!off_chain);
     }
     for k in 0..PROOF_SCALARS {
         let mut p = j.proof;
         *p.scalars_mut()[k] += Fr::one();
-        let (on_chain, _) = chain.call(calldata(&p, &j.public_inputs));
+        let (on_chain, _) = chain.call(calldata(&p, &j.public_inputs)).unwrap();
         assert_eq!(on_chain, Some(false), "scalar {k}");
     }
     // Every byte of the proof's EVM form (offset 4 + 3 words into the calldata).
@@ -266,7 +137,126 @@ fn the_contract_agrees_with_the_verifier_on_tampered_proofs() {
     for i in 0..evm_len {
         let mut data = valid.clone();
         data[start + i] ^= 0x01;
-        let (on_chain, _) = chain.call(data);
+        let (on_chain, _) = chain.call(data).unwrap();
         assert_eq!(on_chain, Some(false), "byte {i} of the proof's EVM form");
     }
+}
+
+/// 256-bit big-endian addition (the inputs here stay below 2^255).
+fn add_be(a: &[u8], b: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut carry = 0u16;
+    for i in (0..32).rev() {
+        let s = a[i] as u16 + b[i] as u16 + carry;
+        out[i] = s as u8;
+        carry = s >> 8;
+    }
+    out
+}
+
+/// `a − b` for 256-bit big-endian numbers with a ≥ b.
+fn sub_be(a: &[u8; 32], b: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = a[i] as i16 - b[i] as i16 - borrow;
+        out[i] = d.rem_euclid(256) as u8;
+        borrow = (d < 0) as i16;
+    }
+    out
+}
+
+fn modulus_be<F: ark_ff::PrimeField>() -> [u8; 32] {
+    use ark_ff::BigInteger;
+    F::MODULUS.to_bytes_be().try_into().unwrap()
+}
+
+/// Malformed and non-canonical inputs return false and never revert: swaps of any two
+/// points or two scalars, a point replaced by the identity, negated, moved off the curve
+/// or written with a coordinate plus the field modulus, a scalar or public input plus the
+/// group order, a wrong length, version or number of public inputs.
+#[test]
+fn malformed_and_non_canonical_inputs_return_false_without_reverting() {
+    let case = &CASES[2];
+    let mut chain = deploy(case);
+    let j = job(case, 1);
+    let evm = proof_evm_bytes(&j.proof);
+    let pis: Vec<[u8; 32]> = j
+        .public_inputs
+        .iter()
+        .map(tutti_crypto::encoding::scalar_be)
+        .collect();
+    let (q, r) = (modulus_be::<ark_bn254::Fq>(), modulus_be::<Fr>());
+    let mut check = |proof: &[u8], pis: &[[u8; 32]], what: &str| {
+        let (out, _) = chain.call(tutti_evm::raw_calldata(proof, pis)).unwrap();
+        assert_eq!(out, Some(false), "{what}");
+    };
+    check(&evm, &pis[..0], "no public inputs");
+    let point = |k: usize| 1 + 64 * k;
+    let scalar = |k: usize| tutti_evm::SCALARS_OFFSET + 32 * k;
+    for a in 0..13 {
+        for b in a + 1..13 {
+            let mut p = evm.clone();
+            let (x, y) = (point(a), point(b));
+            let pa: Vec<u8> = p[x..x + 64].to_vec();
+            let pb: Vec<u8> = p[y..y + 64].to_vec();
+            if pa != pb {
+                p[x..x + 64].copy_from_slice(&pb);
+                p[y..y + 64].copy_from_slice(&pa);
+                check(&p, &pis, &format!("points {a} and {b} swapped"));
+            }
+        }
+        let o = point(a);
+        let mut p = evm.clone();
+        p[o..o + 64].fill(0);
+        if p != evm {
+            check(&p, &pis, &format!("point {a} the identity"));
+        }
+        let mut p = evm.clone();
+        if p[o + 32..o + 64].iter().any(|b| *b != 0) {
+            let neg = sub_be(&q, &p[o + 32..o + 64]);
+            p[o + 32..o + 64].copy_from_slice(&neg);
+            check(&p, &pis, &format!("point {a} negated"));
+        }
+        let mut p = evm.clone();
+        p[o + 63] ^= 1;
+        check(&p, &pis, &format!("point {a} off the curve"));
+        let mut p = evm.clone();
+        let x = add_be(&p[o..o + 32], &q);
+        p[o..o + 32].copy_from_slice(&x);
+        check(&p, &pis, &format!("point {a}: x + Q"));
+    }
+    for a in 0..PROOF_SCALARS {
+        for b in a + 1..PROOF_SCALARS {
+            let mut p = evm.clone();
+            let (x, y) = (scalar(a), scalar(b));
+            let (sa, sb) = (p[x..x + 32].to_vec(), p[y..y + 32].to_vec());
+            if sa != sb {
+                p[x..x + 32].copy_from_slice(&sb);
+                p[y..y + 32].copy_from_slice(&sa);
+                check(&p, &pis, &format!("scalars {a} and {b} swapped"));
+            }
+        }
+        let mut p = evm.clone();
+        let o = scalar(a);
+        let s = add_be(&p[o..o + 32], &r);
+        p[o..o + 32].copy_from_slice(&s);
+        check(&p, &pis, &format!("scalar {a} + r"));
+    }
+    for k in 0..pis.len() {
+        let mut bad = pis.clone();
+        bad[k] = add_be(&bad[k], &r);
+        check(&evm, &bad, &format!("public input {k} + r"));
+    }
+    check(&evm[..evm.len() - 1], &pis, "one byte short");
+    let mut longer = evm.clone();
+    longer.extend_from_slice(&[0u8; 32]);
+    check(&longer, &pis, "32 bytes long");
+    let mut v1 = evm.clone();
+    v1[0] = 1;
+    check(&v1, &pis, "version 1");
+    let mut more = pis.clone();
+    more.push([0u8; 32]);
+    check(&evm, &more, "one public input too many");
+    check(&[], &pis, "an empty proof");
 }

@@ -89,6 +89,13 @@ pub struct BenchRow {
     /// `aggregator_ms / pairing3_ms`.
     pub aggregator_over_pairing: f64,
     pub proof_bytes: usize,
+    /// Gas of one `verifyProof` transaction of the generated Solidity verifier (base and
+    /// calldata included) in a local EVM, one public input (the reference key of
+    /// `tutti_evm::reference::BENCH_CASE`; the figure depends on the number of public
+    /// inputs, not on M or T).
+    pub evm_verify_gas: u64,
+    /// Gas of deploying that verifier.
+    pub evm_deploy_gas: u64,
     pub bytes_per_worker: usize,
     pub worker_peak_rss_mb: f64,
     /// The same job through the robust path (signed envelopes, the coordinator's
@@ -322,6 +329,9 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
     verify_ns.sort_unstable();
     let verify_ms = ms_of_nanos(verify_ns[VERIFY_REPS / 2]);
     let pairing3_ms = pairing3_ms();
+    tracing::info!("bench: the Solidity verifier in a local EVM");
+    let (evm_verify_gas, evm_deploy_gas) =
+        tutti_evm::measure_gas().context("measuring the on-chain verifier's gas")?;
     let proof_bytes = report.proof.to_bytes().len();
     let bytes_per_worker = busiest_worker_bytes(&report.traffic);
 
@@ -366,6 +376,8 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
         verify_over_pairing: round(verify_ms / pairing3_ms, 3),
         aggregator_over_pairing: round(aggregator_ms / pairing3_ms, 3),
         proof_bytes,
+        evm_verify_gas,
+        evm_deploy_gas,
         bytes_per_worker,
         worker_peak_rss_mb: round(worker_peak_rss_mb, 2),
         bytes_per_worker_signed,
