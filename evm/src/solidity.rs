@@ -384,63 +384,29 @@ contract TuttiVerifier {
         v[XN] = xn;
     }
 
-    /// The proof's point `k` (0–12) from its EVM form.
-    function point(bytes calldata proof, uint256 k) internal pure returns (uint256 px, uint256 py) {
-        uint256 o = 1 + 64 * k;
-        px = uint256(bytes32(proof[o:o + 32]));
-        py = uint256(bytes32(proof[o + 32:o + 64]));
-    }
-
-    /// acc ← acc + s·(px, py). False if a precompile rejects its input (a point off the
-    /// curve or with a coordinate not below Q).
-    function addMul(uint256[2] memory acc, uint256 px, uint256 py, uint256 s) internal view returns (bool ok) {
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, px)
-            mstore(add(m, 0x20), py)
-            mstore(add(m, 0x40), s)
-            ok := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
-            mstore(add(m, 0x40), mload(acc))
-            mstore(add(m, 0x60), mload(add(acc, 0x20)))
-            ok := and(ok, staticcall(gas(), 0x06, m, 0x80, acc, 0x40))
-        }
-    }
-
-    /// acc ← acc + s·(proof point k).
-    function addMulPoint(uint256[2] memory acc, bytes calldata proof, uint256 k, uint256 s) internal view returns (bool) {
-        (uint256 px, uint256 py) = point(proof, k);
-        return addMul(acc, px, py, s);
-    }
-
-    /// The batched opening check of spec/proof.md §3 steps 9 and 10.
-    function pairing(bytes calldata proof, uint256[SLOTS] memory v) internal view returns (bool) {
+    /// The batched opening check of spec/proof.md §3 steps 9 and 10: the three G1 inputs
+    /// of the pairing as multi-scalar multiplications by ecMul and ecAdd, then ecPairing.
+    /// False if a precompile rejects its input (a point off the curve or with a
+    /// coordinate not below Q) or the pairing product is not one.
+    function pairing(bytes calldata proof, uint256[SLOTS] memory v) internal view returns (bool ok) {
         uint256 rho = v[RHO];
-        uint256[2] memory p1;
-        (p1[0], p1[1]) = point(proof, 0);
-        bool ok = addMulPoint(p1, proof, 1, v[NU]);
-        ok = ok && addMulPoint(p1, proof, 2, v[NU2]);
-        ok = ok && addMul(p1, F0_X, F0_Y, mulmod(rho, v[A], R));
-        ok = ok && addMul(p1, F1_X, F1_Y, mulmod(rho, v[B], R));
-        ok = ok && addMul(p1, F2_X, F2_Y, mulmod(rho, v[C], R));
-        ok = ok && addMul(p1, F3_X, F3_Y, mulmod(rho, mulmod(v[A], v[B], R), R));
-        ok = ok && addMul(p1, F4_X, F4_Y, rho);
-        ok = ok && addMul(p1, F5_X, F5_Y, v[NU3]);
-        ok = ok && addMul(p1, F6_X, F6_Y, v[NU4]);
-        ok = ok && addMul(p1, F7_X, F7_Y, mulmod(rho, v[SSIGMA], R));
-        ok = ok && addMulPoint(p1, proof, 3, addmod(mulmod(rho, v[SZ], R), v[MU], R));
-        uint256 h = R - mulmod(rho, v[ZX], R);
-        ok = ok && addMulPoint(p1, proof, 5, h);
-        h = mulmod(h, v[XN], R);
-        ok = ok && addMulPoint(p1, proof, 6, h);
-        h = mulmod(h, v[XN], R);
-        ok = ok && addMulPoint(p1, proof, 7, h);
-        ok = ok && addMulPoint(p1, proof, 8, R - mulmod(rho, v[ZY], R));
         uint256 mu2 = mulmod(v[MU], v[MU], R);
-        ok = ok && addMulPoint(p1, proof, 4, addmod(mu2, v[U], R));
-        ok = ok && addMulPoint(p1, proof, 9, v[X]);
-        ok = ok && addMulPoint(p1, proof, 10, mulmod(mulmod(v[MU], OMEGA_X, R), v[X], R));
-        ok = ok && addMulPoint(p1, proof, 11, v[Y]);
-        ok = ok && addMulPoint(p1, proof, 12, mulmod(mulmod(v[U], OMEGA_Y, R), v[Y], R));
+        // Weights of the proof's points 1–12 (point 0, [a], has weight 1).
+        uint256[13] memory ps;
+        ps[1] = v[NU];
+        ps[2] = v[NU2];
+        ps[3] = addmod(mulmod(rho, v[SZ], R), v[MU], R);
+        ps[4] = addmod(mu2, v[U], R);
+        uint256 h = R - mulmod(rho, v[ZX], R);
+        ps[5] = h;
+        h = mulmod(h, v[XN], R);
+        ps[6] = h;
+        ps[7] = mulmod(h, v[XN], R);
+        ps[8] = R - mulmod(rho, v[ZY], R);
+        ps[9] = v[X];
+        ps[10] = mulmod(mulmod(v[MU], OMEGA_X, R), v[X], R);
+        ps[11] = v[Y];
+        ps[12] = mulmod(mulmod(v[U], OMEGA_Y, R), v[Y], R);
         // s = a + ν·b + ν²·c + ν³·σ0 + ν⁴·σ1 − ν⁵·κ + μ·z' + μ²·w + u·w'
         uint256 s = addmod(v[A], mulmod(v[NU], v[B], R), R);
         s = addmod(s, mulmod(v[NU2], v[C], R), R);
@@ -450,35 +416,80 @@ contract TuttiVerifier {
         s = addmod(s, mulmod(v[MU], v[ZW], R), R);
         s = addmod(s, mulmod(mu2, v[W], R), R);
         s = addmod(s, mulmod(v[U], v[WW], R), R);
-        ok = ok && addMul(p1, 1, 2, R - s);
-        uint256[2] memory px;
-        (px[0], px[1]) = point(proof, 9);
-        ok = ok && addMulPoint(px, proof, 10, v[MU]);
-        uint256[2] memory py;
-        (py[0], py[1]) = point(proof, 11);
-        ok = ok && addMulPoint(py, proof, 12, v[U]);
-        if (!ok) return false;
-        return pairing3(p1, negate(px), negate(py));
-    }
-
-    function negate(uint256[2] memory p) internal pure returns (uint256[2] memory) {
-        if (p[0] == 0 && p[1] == 0) return p;
-        return [p[0], Q - p[1]];
-    }
-
-    /// e(p1, [1]₂)·e(px, [τ_X]₂)·e(py, [τ_Y]₂) = 1.
-    function pairing3(uint256[2] memory p1, uint256[2] memory px, uint256[2] memory py) internal view returns (bool) {
-        uint256[18] memory input = [
-            p1[0], p1[1], G2_ONE_X1, G2_ONE_X0, G2_ONE_Y1, G2_ONE_Y0,
-            px[0], px[1], G2_TX_X1, G2_TX_X0, G2_TX_Y1, G2_TX_Y0,
-            py[0], py[1], G2_TY_X1, G2_TY_X0, G2_TY_Y1, G2_TY_Y0
+        // The verifying key's points and the generator, with their weights.
+        uint256[27] memory fixedTerms = [
+            F0_X, F0_Y, mulmod(rho, v[A], R),
+            F1_X, F1_Y, mulmod(rho, v[B], R),
+            F2_X, F2_Y, mulmod(rho, v[C], R),
+            F3_X, F3_Y, mulmod(rho, mulmod(v[A], v[B], R), R),
+            F4_X, F4_Y, rho,
+            F5_X, F5_Y, v[NU3],
+            F6_X, F6_Y, v[NU4],
+            F7_X, F7_Y, mulmod(rho, v[SSIGMA], R),
+            1, 2, R - s
         ];
-        uint256[1] memory out;
-        bool ok;
+        uint256 mu = v[MU];
+        uint256 u = v[U];
         assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x08, input, 576, out, 0x20)
+            // Scratch: [m, m + 0x40) the accumulator, [m + 0x40, m + 0xa0) an ecMul input.
+            let m := mload(0x40)
+            let base := add(proof.offset, 1)
+            ok := 1
+            // P1 = [a] + Σ_k ps[k]·P_k + Σ fixed terms.
+            calldatacopy(m, base, 0x40)
+            for { let k := 1 } lt(k, 13) { k := add(k, 1) } {
+                calldatacopy(add(m, 0x40), add(base, mul(k, 0x40)), 0x40)
+                mstore(add(m, 0x80), mload(add(ps, mul(k, 0x20))))
+                ok := staticcall(gas(), 7, add(m, 0x40), 0x60, add(m, 0x40), 0x40)
+                if ok { ok := staticcall(gas(), 6, m, 0x80, m, 0x40) }
+                // A precompile that rejects its input consumes the gas it was given: stop
+                // at the first failure so that enough is left to return false.
+                if iszero(ok) { break }
+            }
+            for { let k := 0 } and(ok, lt(k, 9)) { k := add(k, 1) } {
+                let t := add(fixedTerms, mul(k, 0x60))
+                mstore(add(m, 0x40), mload(t))
+                mstore(add(m, 0x60), mload(add(t, 0x20)))
+                mstore(add(m, 0x80), mload(add(t, 0x40)))
+                ok := staticcall(gas(), 7, add(m, 0x40), 0x60, add(m, 0x40), 0x40)
+                if ok { ok := staticcall(gas(), 6, m, 0x80, m, 0x40) }
+                if iszero(ok) { break }
+            }
+            // The pairing input: (P1, [1]₂), (−(π_x + μ·π_x'), [τ_X]₂), (−(π_y + u·π_y'), [τ_Y]₂).
+            let p := add(m, 0xa0)
+            mstore(p, mload(m))
+            mstore(add(p, 0x20), mload(add(m, 0x20)))
+            mstore(add(p, 0x40), G2_ONE_X1)
+            mstore(add(p, 0x60), G2_ONE_X0)
+            mstore(add(p, 0x80), G2_ONE_Y1)
+            mstore(add(p, 0xa0), G2_ONE_Y0)
+            // π_x + μ·π_x' (proof points 9 and 10), negated.
+            calldatacopy(m, add(base, mul(9, 0x40)), 0x40)
+            calldatacopy(add(m, 0x40), add(base, mul(10, 0x40)), 0x40)
+            mstore(add(m, 0x80), mu)
+            if ok { ok := staticcall(gas(), 7, add(m, 0x40), 0x60, add(m, 0x40), 0x40) }
+            if ok { ok := staticcall(gas(), 6, m, 0x80, m, 0x40) }
+            mstore(add(p, 0xc0), mload(m))
+            mstore(add(p, 0xe0), mod(sub(Q, mload(add(m, 0x20))), Q))
+            mstore(add(p, 0x100), G2_TX_X1)
+            mstore(add(p, 0x120), G2_TX_X0)
+            mstore(add(p, 0x140), G2_TX_Y1)
+            mstore(add(p, 0x160), G2_TX_Y0)
+            // π_y + u·π_y' (proof points 11 and 12), negated.
+            calldatacopy(m, add(base, mul(11, 0x40)), 0x40)
+            calldatacopy(add(m, 0x40), add(base, mul(12, 0x40)), 0x40)
+            mstore(add(m, 0x80), u)
+            if ok { ok := staticcall(gas(), 7, add(m, 0x40), 0x60, add(m, 0x40), 0x40) }
+            if ok { ok := staticcall(gas(), 6, m, 0x80, m, 0x40) }
+            mstore(add(p, 0x180), mload(m))
+            mstore(add(p, 0x1a0), mod(sub(Q, mload(add(m, 0x20))), Q))
+            mstore(add(p, 0x1c0), G2_TY_X1)
+            mstore(add(p, 0x1e0), G2_TY_X0)
+            mstore(add(p, 0x200), G2_TY_Y1)
+            mstore(add(p, 0x220), G2_TY_Y0)
+            if ok { ok := staticcall(gas(), 8, p, 0x240, m, 0x20) }
+            ok := and(ok, eq(mload(m), 1))
         }
-        return ok && out[0] == 1;
     }
 }
 "#;
