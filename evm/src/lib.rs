@@ -76,6 +76,50 @@ pub fn proof_evm_bytes(proof: &Proof) -> Vec<u8> {
     out
 }
 
+/// Decodes a proof's EVM form, refusing what the canonical decoder refuses: a wrong
+/// length or version, a coordinate not below the base field's modulus, a point off the
+/// curve, a scalar not below r. `None` for anything malformed (the EVM form is a test
+/// and tooling format; `tutti verify` reads the canonical one).
+pub fn proof_from_evm_bytes(bytes: &[u8]) -> Option<Proof> {
+    use ark_bn254::{Fq, G1Affine};
+    if bytes.len() != PROOF_EVM_BYTES || bytes[0] != PROOF_VERSION {
+        return None;
+    }
+    let field = |b: &[u8]| -> Option<Fq> {
+        let v = Fq::from_be_bytes_mod_order(b);
+        (scalar_like_be(&v) == b).then_some(v)
+    };
+    let mut canonical = vec![PROOF_VERSION];
+    for k in 0..PROOF_POINTS {
+        let o = 1 + 64 * k;
+        let (x, y) = (field(&bytes[o..o + 32])?, field(&bytes[o + 32..o + 64])?);
+        let p = if x == Fq::from(0u64) && y == Fq::from(0u64) {
+            G1Affine::identity()
+        } else {
+            let p = G1Affine::new_unchecked(x, y);
+            if !p.is_on_curve() {
+                return None;
+            }
+            p
+        };
+        tutti_crypto::encoding::put_g1(&mut canonical, &p);
+    }
+    for k in 0..PROOF_SCALARS {
+        let o = SCALARS_OFFSET + 32 * k;
+        let v = Fr::from_be_bytes_mod_order(&bytes[o..o + 32]);
+        if scalar_be(&v) != bytes[o..o + 32] {
+            return None;
+        }
+        tutti_crypto::encoding::put_scalar(&mut canonical, &v);
+    }
+    Proof::from_bytes(&canonical).ok()
+}
+
+fn scalar_like_be<F: PrimeField>(v: &F) -> Vec<u8> {
+    use ark_ff::BigInteger;
+    v.into_bigint().to_bytes_be()
+}
+
 /// The 4-byte selector of `verifyProof(bytes,uint256[])`.
 pub fn verify_selector() -> [u8; 4] {
     let h = Keccak256::digest(b"verifyProof(bytes,uint256[])");
@@ -133,6 +177,35 @@ mod tests {
     fn selector_is_keccak_of_the_signature() {
         // keccak256("verifyProof(bytes,uint256[])") starts with 1e8e1e13.
         assert_eq!(verify_selector(), [0x1e, 0x8e, 0x1e, 0x13]);
+    }
+
+    #[test]
+    fn the_evm_form_round_trips() {
+        use ark_ec::{AffineRepr, CurveGroup};
+        let g = tutti_crypto::G1Affine::generator();
+        let mut points = [g; PROOF_POINTS];
+        for (k, p) in points.iter_mut().enumerate() {
+            *p = (g * Fr::from(k as u64 + 2)).into_affine();
+        }
+        points[3] = tutti_crypto::G1Affine::identity();
+        let mut proof = Proof::from_bytes(&{
+            let mut b = vec![PROOF_VERSION];
+            for p in &points {
+                tutti_crypto::encoding::put_g1(&mut b, p);
+            }
+            for k in 0..PROOF_SCALARS {
+                tutti_crypto::encoding::put_scalar(&mut b, &Fr::from(k as u64 * 1000 + 7));
+            }
+            b
+        })
+        .unwrap();
+        let bytes = proof_evm_bytes(&proof);
+        assert_eq!(proof_from_evm_bytes(&bytes), Some(proof));
+        *proof.scalars_mut()[0] = -Fr::from(1u64);
+        assert_eq!(proof_from_evm_bytes(&proof_evm_bytes(&proof)), Some(proof));
+        let mut off = bytes.clone();
+        off[64] ^= 1;
+        assert_eq!(proof_from_evm_bytes(&off), None);
     }
 
     #[test]

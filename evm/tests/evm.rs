@@ -128,17 +128,27 @@ fn the_contract_agrees_with_the_verifier_on_tampered_proofs() {
     for k in 0..PROOF_SCALARS {
         let mut p = j.proof;
         *p.scalars_mut()[k] += Fr::one();
+        let off_chain = verify(vk, &j.public_inputs, &p).is_ok();
         let (on_chain, _) = chain.call(calldata(&p, &j.public_inputs)).unwrap();
-        assert_eq!(on_chain, Some(false), "scalar {k}");
+        assert_eq!(on_chain, Some(off_chain), "scalar {k}");
+        assert!(!off_chain);
     }
-    // Every byte of the proof's EVM form (offset 4 + 3 words into the calldata).
+    // Every byte of the proof's EVM form (offset 4 + 3 words into the calldata), flipped
+    // two ways: the contract answers what `verify` answers on the same bytes decoded.
     let start = 4 + 3 * 32;
-    let evm_len = proof_evm_bytes(&j.proof).len();
-    for i in 0..evm_len {
-        let mut data = valid.clone();
-        data[start + i] ^= 0x01;
-        let (on_chain, _) = chain.call(data).unwrap();
-        assert_eq!(on_chain, Some(false), "byte {i} of the proof's EVM form");
+    let evm = proof_evm_bytes(&j.proof);
+    for i in 0..evm.len() {
+        for mask in [0x01u8, 0x80] {
+            let mut bytes = evm.clone();
+            bytes[i] ^= mask;
+            let off_chain = tutti_evm::proof_from_evm_bytes(&bytes)
+                .is_some_and(|p| verify(vk, &j.public_inputs, &p).is_ok());
+            let mut data = valid.clone();
+            data[start + i] ^= mask;
+            let (on_chain, _) = chain.call(data).unwrap();
+            assert_eq!(on_chain, Some(off_chain), "byte {i} ^ {mask:#04x}");
+            assert!(!off_chain, "byte {i} ^ {mask:#04x} verifies");
+        }
     }
 }
 
@@ -187,9 +197,23 @@ fn malformed_and_non_canonical_inputs_return_false_without_reverting() {
         .map(tutti_crypto::encoding::scalar_be)
         .collect();
     let (q, r) = (modulus_be::<ark_bn254::Fq>(), modulus_be::<Fr>());
+    let vk = j.pre.aggregator.vk.clone();
+    // The contract answers false, and so does `verify` on the same bytes decoded.
     let mut check = |proof: &[u8], pis: &[[u8; 32]], what: &str| {
+        let decoded: Option<Vec<Fr>> = pis
+            .iter()
+            .map(|w| {
+                let v = <Fr as ark_ff::PrimeField>::from_be_bytes_mod_order(w);
+                (tutti_crypto::encoding::scalar_be(&v) == *w).then_some(v)
+            })
+            .collect();
+        let off_chain = match (tutti_evm::proof_from_evm_bytes(proof), decoded) {
+            (Some(p), Some(pis)) => verify(&vk, &pis, &p).is_ok(),
+            _ => false,
+        };
         let (out, _) = chain.call(tutti_evm::raw_calldata(proof, pis)).unwrap();
-        assert_eq!(out, Some(false), "{what}");
+        assert_eq!(out, Some(off_chain), "{what}");
+        assert!(!off_chain, "{what}: verifies");
     };
     check(&evm, &pis[..0], "no public inputs");
     let point = |k: usize| 1 + 64 * k;
