@@ -12,7 +12,7 @@ use tutti_evm::{calldata, proof_evm_bytes, solidity::verifier_source};
 use tutti_protocol::proof::PROOF_SCALARS;
 use tutti_protocol::verifier::verify;
 
-const CASES: [Case; 4] = [
+const CASES: [Case; 5] = [
     Case {
         name: "verifier_m1_p1",
         m: 1,
@@ -31,6 +31,12 @@ const CASES: [Case; 4] = [
         m: 8,
         t: 16,
         publics: 2,
+    },
+    Case {
+        name: "verifier_m4_p0",
+        m: 4,
+        t: 16,
+        publics: 0,
     },
 ];
 
