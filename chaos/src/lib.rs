@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod campaign;
+pub mod decoders;
 mod error;
 pub mod invariants;
 pub mod proxy;

@@ -219,6 +219,15 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Shape, Body), CompiledError> {
         KIND_GATES => {
             let c = gates_body(&mut r)?;
             r.finish().map_err(format_err)?;
+            // Laying the circuit out allocates per variable: a claimed count no wire slot
+            // could use is refused before that (found by fuzzing: 1.8 KB asking for 17 GB).
+            let slots = 3 * shape.shards * shape.shard_gates;
+            if c.num_vars > slots {
+                return Err(CompiledError::Format(format!(
+                    "the circuit claims {} variables, more than the {slots} wire slots of {} shards of {} rows",
+                    c.num_vars, shape.shards, shape.shard_gates
+                )));
+            }
             Body::Gates(c)
         }
         KIND_R1CS => {
