@@ -35,12 +35,7 @@ pub enum ExportCommand {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + 2 * bytes.len());
-    s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("0x{}", crate::trust::to_hex(bytes))
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {

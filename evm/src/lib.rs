@@ -13,7 +13,6 @@ pub mod chain;
 pub mod reference;
 pub mod solidity;
 
-use ark_ec::AffineRepr;
 use ark_ff::PrimeField;
 use sha3::{Digest, Keccak256};
 use tutti_crypto::Fr;
@@ -85,14 +84,11 @@ pub fn proof_from_evm_bytes(bytes: &[u8]) -> Option<Proof> {
     if bytes.len() != PROOF_EVM_BYTES || bytes[0] != PROOF_VERSION {
         return None;
     }
-    let field = |b: &[u8]| -> Option<Fq> {
-        let v = Fq::from_be_bytes_mod_order(b);
-        (scalar_like_be(&v) == b).then_some(v)
-    };
     let mut canonical = vec![PROOF_VERSION];
     for k in 0..PROOF_POINTS {
         let o = 1 + 64 * k;
-        let (x, y) = (field(&bytes[o..o + 32])?, field(&bytes[o + 32..o + 64])?);
+        let x: Fq = field_from_be(&bytes[o..o + 32])?;
+        let y: Fq = field_from_be(&bytes[o + 32..o + 64])?;
         let p = if x == Fq::from(0u64) && y == Fq::from(0u64) {
             G1Affine::identity()
         } else {
@@ -106,18 +102,18 @@ pub fn proof_from_evm_bytes(bytes: &[u8]) -> Option<Proof> {
     }
     for k in 0..PROOF_SCALARS {
         let o = SCALARS_OFFSET + 32 * k;
-        let v = Fr::from_be_bytes_mod_order(&bytes[o..o + 32]);
-        if scalar_be(&v) != bytes[o..o + 32] {
-            return None;
-        }
+        let v: Fr = field_from_be(&bytes[o..o + 32])?;
         tutti_crypto::encoding::put_scalar(&mut canonical, &v);
     }
     Proof::from_bytes(&canonical).ok()
 }
 
-fn scalar_like_be<F: PrimeField>(v: &F) -> Vec<u8> {
+/// A field element from its 32-byte big-endian EVM word, `None` unless the word is
+/// below the field's modulus (the canonical form: what the contract accepts).
+pub fn field_from_be<F: PrimeField>(word: &[u8]) -> Option<F> {
     use ark_ff::BigInteger;
-    v.into_bigint().to_bytes_be()
+    let v = F::from_be_bytes_mod_order(word);
+    (v.into_bigint().to_bytes_be() == word).then_some(v)
 }
 
 /// The 4-byte selector of `verifyProof(bytes,uint256[])`.
@@ -159,14 +155,7 @@ pub fn raw_calldata(proof: &[u8], public_inputs: &[[u8; 32]]) -> Vec<u8> {
 
 /// A scalar as a decimal string (how `pubSignals` are usually written).
 pub fn scalar_decimal(s: &Fr) -> String {
-    s.into_bigint().to_string()
-}
-
-/// A point's EVM coordinates as decimal strings (for tests and tools).
-pub fn g1_decimal(p: &tutti_crypto::G1Affine) -> (String, String) {
-    p.xy()
-        .map(|(x, y)| (x.into_bigint().to_string(), y.into_bigint().to_string()))
-        .unwrap_or(("0".into(), "0".into()))
+    solidity::decimal(s)
 }
 
 #[cfg(test)]

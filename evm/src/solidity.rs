@@ -17,7 +17,8 @@ use tutti_protocol::verifier::quotient_stride;
 /// The pinned compiler version the generated source declares.
 pub const SOLIDITY_VERSION: &str = "0.8.28";
 
-fn dec<F: PrimeField>(f: &F) -> String {
+/// A field element as a decimal integer (Solidity literals, `pubSignals`).
+pub(crate) fn decimal<F: PrimeField>(f: &F) -> String {
     f.into_bigint().to_string()
 }
 
@@ -28,7 +29,7 @@ fn hex32(b: &[u8; 32]) -> String {
 fn g1_consts(out: &mut String, name: &str, p: &G1Affine) {
     let (x, y) = p
         .xy()
-        .map(|(x, y)| (dec(&x), dec(&y)))
+        .map(|(x, y)| (decimal(&x), decimal(&y)))
         .unwrap_or(("0".into(), "0".into()));
     let _ = writeln!(out, "    uint256 internal constant {name}_X = {x};");
     let _ = writeln!(out, "    uint256 internal constant {name}_Y = {y};");
@@ -41,7 +42,7 @@ fn g2_consts(out: &mut String, name: &str, p: &ark_bn254::G2Affine) {
         let _ = writeln!(
             out,
             "    uint256 internal constant {name}_{suffix} = {};",
-            dec(&v)
+            decimal(&v)
         );
     }
 }
@@ -69,7 +70,7 @@ pub fn verifier_source(vk: &VerifyingKey) -> Result<String, EvmError> {
     let _ = writeln!(
         c,
         "    uint256 internal constant R256 = {};",
-        dec(&two.pow([256u64]))
+        decimal(&two.pow([256u64]))
     );
     let _ = writeln!(
         c,
@@ -83,14 +84,30 @@ pub fn verifier_source(vk: &VerifyingKey) -> Result<String, EvmError> {
     );
     let t_inv = Fr::from(t as u64).inverse().unwrap_or_default();
     let m_inv = Fr::from(m as u64).inverse().unwrap_or_default();
-    let _ = writeln!(c, "    uint256 internal constant T_INV = {};", dec(&t_inv));
-    let _ = writeln!(c, "    uint256 internal constant M_INV = {};", dec(&m_inv));
-    let _ = writeln!(c, "    uint256 internal constant OMEGA_X = {};", dec(&wx));
-    let _ = writeln!(c, "    uint256 internal constant OMEGA_Y = {};", dec(&wy));
+    let _ = writeln!(
+        c,
+        "    uint256 internal constant T_INV = {};",
+        decimal(&t_inv)
+    );
+    let _ = writeln!(
+        c,
+        "    uint256 internal constant M_INV = {};",
+        decimal(&m_inv)
+    );
+    let _ = writeln!(
+        c,
+        "    uint256 internal constant OMEGA_X = {};",
+        decimal(&wx)
+    );
+    let _ = writeln!(
+        c,
+        "    uint256 internal constant OMEGA_Y = {};",
+        decimal(&wy)
+    );
     let _ = writeln!(
         c,
         "    uint256 internal constant OMEGA_LAST = {};",
-        dec(&vk.omega_last())
+        decimal(&vk.omega_last())
     );
     let _ = writeln!(
         c,
@@ -100,7 +117,7 @@ pub fn verifier_source(vk: &VerifyingKey) -> Result<String, EvmError> {
     let _ = writeln!(
         c,
         "    uint256 internal constant DELTA = {};",
-        dec(&vk.delta)
+        decimal(&vk.delta)
     );
     let _ = writeln!(c, "    uint256 internal constant K1 = {};", WIRE_SHIFTS[1]);
     let _ = writeln!(c, "    uint256 internal constant K2 = {};", WIRE_SHIFTS[2]);
@@ -133,14 +150,14 @@ pub fn verifier_source(vk: &VerifyingKey) -> Result<String, EvmError> {
             pi_denoms,
             "        d[{}] = addmod(v[X], R - {}, R);\n        d[{}] = addmod(v[Y], R - {}, R);",
             3 + 2 * k,
-            dec(&ox),
+            decimal(&ox),
             4 + 2 * k,
-            dec(&oy)
+            decimal(&oy)
         );
         let _ = writeln!(
             pi_sum,
             "        pi = addmod(pi, mulmod(mulmod(pubSignals[{k}], {}, R), mulmod(d[{}], d[{}], R), R), R);",
-            dec(&(ox * oy)),
+            decimal(&(ox * oy)),
             3 + 2 * k,
             4 + 2 * k
         );

@@ -206,13 +206,7 @@ fn malformed_and_non_canonical_inputs_return_false_without_reverting() {
     let vk = j.pre.aggregator.vk.clone();
     // The contract answers false, and so does `verify` on the same bytes decoded.
     let mut check = |proof: &[u8], pis: &[[u8; 32]], what: &str| {
-        let decoded: Option<Vec<Fr>> = pis
-            .iter()
-            .map(|w| {
-                let v = <Fr as ark_ff::PrimeField>::from_be_bytes_mod_order(w);
-                (tutti_crypto::encoding::scalar_be(&v) == *w).then_some(v)
-            })
-            .collect();
+        let decoded: Option<Vec<Fr>> = pis.iter().map(|w| tutti_evm::field_from_be(w)).collect();
         let off_chain = match (tutti_evm::proof_from_evm_bytes(proof), decoded) {
             (Some(p), Some(pis)) => verify(&vk, &pis, &p).is_ok(),
             _ => false,

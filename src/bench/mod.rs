@@ -176,9 +176,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
     } else {
         vec![a.shards]
     };
+    // The on-chain figures depend on neither M nor T: measured once per run.
+    tracing::info!("bench: the Solidity verifier in a local EVM");
+    let evm_gas = tutti_evm::measure_gas().context("measuring the on-chain verifier's gas")?;
     for (k, &m) in ms.iter().enumerate() {
         let shape = Shape::new(m, a.shard_gates)?;
-        let row = bench_point(shape, a.reps)?;
+        let row = bench_point(shape, a.reps, evm_gas)?;
         if a.json {
             println!("{}", serde_json::to_string(&row)?);
         } else {
@@ -300,7 +303,8 @@ fn single_machine_ms(rows: usize, gates: usize, reps: usize) -> Result<f64> {
     Ok(ms_of_nanos(w[0]))
 }
 
-fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
+/// One measured point; `evm_gas` is (`evm_verify_gas`, `evm_deploy_gas`).
+fn bench_point(shape: Shape, reps: usize, evm_gas: (u64, u64)) -> Result<BenchRow> {
     let (m, t) = (shape.shards, shape.shard_gates);
     let n = m * t;
     let gates = m * shape.usable_rows();
@@ -329,9 +333,7 @@ fn bench_point(shape: Shape, reps: usize) -> Result<BenchRow> {
     verify_ns.sort_unstable();
     let verify_ms = ms_of_nanos(verify_ns[VERIFY_REPS / 2]);
     let pairing3_ms = pairing3_ms();
-    tracing::info!("bench: the Solidity verifier in a local EVM");
-    let (evm_verify_gas, evm_deploy_gas) =
-        tutti_evm::measure_gas().context("measuring the on-chain verifier's gas")?;
+    let (evm_verify_gas, evm_deploy_gas) = evm_gas;
     let proof_bytes = report.proof.to_bytes().len();
     let bytes_per_worker = busiest_worker_bytes(&report.traffic);
 

@@ -417,10 +417,11 @@ impl Aggregator {
         let y = fs::y_point(&mut self.transcript, &self.proof.quotient_y);
         self.y = y;
         let omega_y = vk.shape.y_domain().group_gen();
-        let at = |k: usize| evaluate(&polys.at_x[k], y);
+        // The proof opens only the polynomials of VALUED: a, b, c, σ_0, σ_1.
+        let [a, b, c, s0, s1] = VALUED.map(|k| evaluate(&polys.at_x[k], y));
         self.proof.evals = ProofEvaluations {
-            wires: [at(0), at(1), at(2)],
-            sigmas: [at(VALUED[3]), at(VALUED[4])],
+            wires: [a, b, c],
+            sigmas: [s0, s1],
             z_shift: evaluate(&polys.z_shift, y),
             w: evaluate(&self.w_coeffs, y),
             w_shift: evaluate(&self.w_coeffs, omega_y * y),
